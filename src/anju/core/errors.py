@@ -1,0 +1,42 @@
+"""Domain errors: what a service raises when the caller asked for something it may not have.
+
+Each carries a stable machine ``code`` and a translatable human ``message``. The API turns them into
+``{"code", "message"}`` with :attr:`status`; pages turn them into a form error or a flash message.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
+
+class DomainError(Exception):
+    status = 400
+    code = "invalid"
+    default_message: Any = _("The request could not be carried out.")
+
+    def __init__(self, message: Any = None, *, code: str | None = None, field: str | None = None) -> None:
+        self.message = message if message is not None else self.default_message
+        if code:
+            self.code = code
+        self.field = field
+        super().__init__(str(self.message))
+
+
+class NotFound(DomainError):
+    status = 404
+    code = "not_found"
+    default_message = _("Not found, or not yours to see.")
+
+
+class PermissionDenied(DomainError):
+    status = 403
+    code = "forbidden"
+    default_message = _("You do not have permission to do this.")
+
+
+class Conflict(DomainError):
+    status = 409
+    code = "conflict"
+    default_message = _("This conflicts with the current state; reload and try again.")

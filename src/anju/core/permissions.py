@@ -1,0 +1,155 @@
+"""Who may do what where: the one place that answers it.
+
+A request's :class:`Access` is computed once from the user's memberships (staff, regulators,
+committee members) and current occupancies (residents):
+
+* company staff reach a community only while their company holds a service contract covering it
+  today (optionally narrowed by the membership's community list), so when a community changes
+  company the old company's staff lose it the day the contract ends, while the history stays;
+* a regulator reaches every community in its districts (and their sub-districts), read-only;
+* a committee member reaches their own community, read-only;
+* a resident reaches, in the portal, the homes they currently occupy.
+
+Views and API endpoints call :meth:`Access.require` (or the decorators in ``anju.web`` and
+``anju.api``) and then work inside :func:`anju.core.tenancy.community_scope`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from django.db.models import Q
+from django.utils import timezone
+
+from anju.core.errors import NotFound, PermissionDenied
+from anju.core.models import Membership, Organization, Role, User
+from anju.core.tenancy import scopes_disabled
+
+
+class Perm(StrEnum):
+    VIEW_REGISTER = "view_register"
+    EDIT_REGISTER = "edit_register"
+    VIEW_PEOPLE = "view_people"
+    EDIT_PEOPLE = "edit_people"
+    REVEAL_PERSONAL_DATA = "reveal_personal_data"
+    IMPORT_EXPORT = "import_export"
+    ASSIGN_STEWARDS = "assign_stewards"
+    VIEW_AUDIT = "view_audit"
+
+
+_ALL = frozenset(Perm)
+ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
+    Role.COMPANY_ADMIN: _ALL,
+    Role.MANAGER: _ALL,
+    Role.STEWARD: frozenset({Perm.VIEW_REGISTER, Perm.VIEW_PEOPLE, Perm.EDIT_PEOPLE, Perm.REVEAL_PERSONAL_DATA}),
+    Role.CUSTOMER_SERVICE: frozenset(
+        {Perm.VIEW_REGISTER, Perm.VIEW_PEOPLE, Perm.EDIT_PEOPLE, Perm.REVEAL_PERSONAL_DATA}
+    ),
+    Role.FINANCE_CLERK: frozenset({Perm.VIEW_REGISTER, Perm.VIEW_PEOPLE}),
+    Role.TECHNICIAN: frozenset({Perm.VIEW_REGISTER}),
+    Role.GUARD: frozenset({Perm.VIEW_REGISTER, Perm.VIEW_PEOPLE}),
+    Role.REGULATOR: frozenset({Perm.VIEW_REGISTER}),
+    Role.COMMITTEE_MEMBER: frozenset({Perm.VIEW_REGISTER}),
+}
+STAFF_ROLES = frozenset(
+    {
+        Role.COMPANY_ADMIN,
+        Role.MANAGER,
+        Role.STEWARD,
+        Role.TECHNICIAN,
+        Role.FINANCE_CLERK,
+        Role.GUARD,
+        Role.CUSTOMER_SERVICE,
+    }
+)
+
+
+@dataclass
+class Access:
+    """What one user may do, per community id. Build it with :func:`access_for`."""
+
+    user: User | None
+    grants: dict[int, set[Perm]] = field(default_factory=dict)
+    roles: dict[int, set[str]] = field(default_factory=dict)
+    resident_community_ids: set[int] = field(default_factory=set)
+
+    @property
+    def is_staff_user(self) -> bool:
+        return bool(self.grants)
+
+    @property
+    def is_resident(self) -> bool:
+        return bool(self.resident_community_ids)
+
+    def community_ids(self, perm: Perm = Perm.VIEW_REGISTER) -> list[int]:
+        return sorted(cid for cid, perms in self.grants.items() if perm in perms)
+
+    def has(self, perm: Perm, community_id: int) -> bool:
+        return perm in self.grants.get(community_id, ())
+
+    def has_role(self, role: str, community_id: int) -> bool:
+        return role in self.roles.get(community_id, ())
+
+    def require(self, perm: Perm, community_id: int) -> None:
+        """Refuse loudly: NotFound when the community is not this user's at all (its existence is
+        not confirmed), PermissionDenied when it is but this role may not do ``perm``."""
+        perms = self.grants.get(community_id)
+        if perms is None:
+            raise NotFound()
+        if perm not in perms:
+            raise PermissionDenied()
+
+
+def _active_memberships(user: User) -> list[Membership]:
+    today = timezone.localdate()
+    return list(
+        Membership.objects.filter(user=user, starts_on__lte=today)
+        .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=today))
+        .select_related("organization")
+        .prefetch_related("communities", "organization__districts")
+    )
+
+
+def _communities_for_membership(membership: Membership) -> set[int]:
+    from anju.estates.models import Community, ServiceContract
+
+    org = membership.organization
+    today = timezone.localdate()
+    if org.kind == Organization.Kind.COMPANY:
+        reach = set(
+            ServiceContract.objects.filter(company=org, starts_on__lte=today)
+            .filter(Q(ends_on__isnull=True) | Q(ends_on__gt=today))
+            .values_list("community_id", flat=True)
+        )
+    elif org.kind == Organization.Kind.REGULATOR:
+        district_ids = [d.pk for d in org.districts.all()]
+        reach = set(
+            Community.objects.filter(
+                Q(district_id__in=district_ids) | Q(district__parent_id__in=district_ids)
+            ).values_list("pk", flat=True)
+        )
+    elif org.kind == Organization.Kind.COMMITTEE and org.community_id:
+        reach = {org.community_id}
+    else:
+        reach = set()
+    limited = {c.pk for c in membership.communities.all()}
+    return reach & limited if limited else reach
+
+
+def access_for(user: User | None) -> Access:
+    if user is None or not user.is_authenticated or not user.is_active:
+        return Access(user=None)
+    access = Access(user=user)
+    for membership in _active_memberships(user):
+        perms = ROLE_PERMISSIONS.get(membership.role, frozenset())
+        for community_id in _communities_for_membership(membership):
+            access.grants.setdefault(community_id, set()).update(perms)
+            access.roles.setdefault(community_id, set()).add(membership.role)
+    from anju.residents.models import Occupancy
+
+    with scopes_disabled():
+        access.resident_community_ids = set(
+            Occupancy.objects.current().filter(person__user=user).values_list("community_id", flat=True)
+        )
+    return access

@@ -1,0 +1,443 @@
+"""Writes on people, occupancy, vehicles, consent, stewards and building leaders."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from anju.core import audit
+from anju.core.crypto import blind_index, seal_id_number, seal_phone
+from anju.core.errors import Conflict, DomainError
+from anju.core.models import User
+from anju.core.tenancy import community_scope
+from anju.core.validators import normalize_phone, validate_id_number, validate_mobile
+from anju.estates.models import Building, Community, Home
+from anju.residents.models import BuildingLeader, Consent, Occupancy, Person, StewardAssignment, Vehicle
+
+OWNERSHIP_ROLES = (Occupancy.Role.OWNER, Occupancy.Role.CO_OWNER)
+
+
+def _domain(exc: ValidationError, field: str) -> DomainError:
+    return DomainError(" ".join(str(m) for m in exc.messages), code=exc.code or "invalid", field=field)
+
+
+def _apply_phone(person: Person, phone: str) -> None:
+    if not phone:
+        person.phone_encrypted = person.phone_index = person.phone_masked = ""
+        return
+    try:
+        phone = validate_mobile(phone)
+    except ValidationError as exc:
+        raise _domain(exc, "phone") from None
+    sealed = seal_phone(phone)
+    clash = Person.objects.filter(phone_index=sealed.index).exclude(pk=person.pk).first()
+    if clash is not None:
+        raise Conflict(
+            _("Mobile number %(masked)s is already recorded for %(name)s in this community.")
+            % {"masked": sealed.masked, "name": clash.name},
+            field="phone",
+        )
+    person.phone_encrypted, person.phone_index, person.phone_masked = sealed.encrypted, sealed.index, sealed.masked
+
+
+def _apply_id_number(person: Person, id_number: str) -> None:
+    if not id_number:
+        person.id_number_encrypted = person.id_number_index = person.id_number_masked = ""
+        return
+    if person.kind == Person.Kind.INDIVIDUAL:
+        try:
+            id_number = validate_id_number(id_number)
+        except ValidationError as exc:
+            raise _domain(exc, "id_number") from None
+    sealed = seal_id_number(id_number.strip().upper())
+    clash = Person.objects.filter(id_number_index=sealed.index).exclude(pk=person.pk).first()
+    if clash is not None:
+        raise Conflict(
+            _("ID number %(masked)s is already recorded for %(name)s in this community.")
+            % {"masked": sealed.masked, "name": clash.name},
+            field="id_number",
+        )
+    person.id_number_encrypted = sealed.encrypted
+    person.id_number_index = sealed.index
+    person.id_number_masked = sealed.masked
+
+
+@transaction.atomic
+def create_person(
+    *,
+    community: Community,
+    name: str,
+    phone: str = "",
+    id_number: str = "",
+    kind: str = Person.Kind.INDIVIDUAL,
+    is_developer: bool = False,
+    note: str = "",
+    actor: User | None,
+) -> Person:
+    name = name.strip()
+    if not name:
+        raise DomainError(_("A name is required."), field="name")
+    if kind not in Person.Kind.values:
+        raise DomainError(_("Unknown kind of person."), field="kind")
+    person = Person(community=community, name=name, kind=kind, is_developer=is_developer, note=note)
+    with community_scope(community.pk):
+        _apply_phone(person, phone)
+        _apply_id_number(person, id_number)
+        person.save()
+    audit.record(actor=actor, action="person.create", obj=person, after=audit.snapshot(person))
+    return person
+
+
+@transaction.atomic
+def update_person(person: Person, *, actor: User | None, **changes: Any) -> Person:
+    allowed = {"name", "phone", "id_number", "note"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise DomainError(_("These fields cannot be changed: %(fields)s") % {"fields": ", ".join(sorted(unknown))})
+    before = audit.snapshot(person)
+    with community_scope(person.community_id):
+        if "name" in changes:
+            if not str(changes["name"]).strip():
+                raise DomainError(_("A name is required."), field="name")
+            person.name = str(changes["name"]).strip()
+        if "note" in changes:
+            person.note = changes["note"]
+        if "phone" in changes:
+            _apply_phone(person, changes["phone"])
+        if "id_number" in changes:
+            _apply_id_number(person, changes["id_number"])
+        person.save()
+    old, new = audit.changed(before, audit.snapshot(person))
+    if new:
+        audit.record(actor=actor, action="person.update", obj=person, before=old, after=new)
+    return person
+
+
+def find_person_by_phone(community_id: int, phone: str) -> Person | None:
+    """Exact look-up through the blind index; the phone itself is never compared in the clear."""
+    index = blind_index(normalize_phone(phone), purpose="phone")
+    with community_scope(community_id):
+        return Person.objects.filter(phone_index=index).first()
+
+
+def find_person_by_id_number(community_id: int, id_number: str) -> Person | None:
+    index = blind_index(id_number.strip().upper(), purpose="id_number")
+    with community_scope(community_id):
+        return Person.objects.filter(id_number_index=index).first()
+
+
+def _parse_share(value: Any) -> Decimal | None:
+    if value in (None, ""):
+        return None
+    try:
+        share = Decimal(str(value)).quantize(Decimal("0.01"))
+    except (InvalidOperation, ValueError):
+        raise DomainError(_("The share must be a percentage such as 50."), field="share_percent") from None
+    if not Decimal(0) < share <= Decimal(100):
+        raise DomainError(_("The share must be more than 0 and at most 100 percent."), field="share_percent")
+    return share
+
+
+@transaction.atomic
+def add_occupancy(
+    *,
+    home: Home,
+    person: Person,
+    role: str,
+    starts_on: dt.date | None = None,
+    share_percent: Any = None,
+    relation: str = "",
+    actor: User | None,
+) -> Occupancy:
+    """Record that ``person`` owns, co-owns, rents or lives in ``home`` from ``starts_on``.
+
+    Co-owners' shares (an owner without a share holds 100%) may not add up to more than 100% on any
+    day; a person cannot hold the same role in the same home twice at once.
+    """
+    if role not in Occupancy.Role.values:
+        raise DomainError(_("Unknown relation to the home."), field="role")
+    if person.community_id != home.community_id:
+        raise DomainError(_("The person and the home belong to different communities."), field="person")
+    starts_on = starts_on or timezone.localdate()
+    share = _parse_share(share_percent)
+    if role == Occupancy.Role.CO_OWNER and share is None:
+        raise DomainError(_("A co-owner needs a share in percent."), field="share_percent")
+    if role not in OWNERSHIP_ROLES and share is not None:
+        raise DomainError(_("Only owners and co-owners have a share."), field="share_percent")
+    with community_scope(home.community_id):
+        # Lock the home row so two clerks adding owners at once cannot both pass the share check.
+        list(Home.objects.select_for_update(of=("self",)).filter(pk=home.pk).order_by("pk"))
+        current = Occupancy.objects.current(starts_on).filter(home=home)
+        if current.filter(person=person, role=role).exists():
+            raise Conflict(_("%(name)s already has this relation to the home.") % {"name": person.name}, field="person")
+        if role in OWNERSHIP_ROLES:
+            owners = current.filter(role__in=OWNERSHIP_ROLES)
+            held = sum((o.share_percent if o.share_percent is not None else Decimal(100) for o in owners), Decimal(0))
+            if held + (share if share is not None else Decimal(100)) > Decimal(100):
+                raise Conflict(
+                    _("Ownership shares of this home would exceed 100%; end the previous owner's record first."),
+                    field="share_percent",
+                )
+        occupancy = Occupancy.objects.create(
+            community_id=home.community_id,
+            home=home,
+            person=person,
+            role=role,
+            share_percent=share,
+            relation=relation,
+            starts_on=starts_on,
+        )
+    audit.record(actor=actor, action="occupancy.add", obj=occupancy, after=audit.snapshot(occupancy))
+    return occupancy
+
+
+@transaction.atomic
+def end_occupancy(occupancy: Occupancy, *, ends_on: dt.date | None = None, actor: User | None) -> Occupancy:
+    """Close an occupancy; the row stays as history. Ending an ended one is refused."""
+    if occupancy.ends_on is not None:
+        raise Conflict(_("This record has already ended."))
+    ends_on = ends_on or timezone.localdate()
+    if ends_on < occupancy.starts_on:
+        raise DomainError(
+            _("It cannot end before it started (%(date)s).") % {"date": occupancy.starts_on}, field="ends_on"
+        )
+    before = audit.snapshot(occupancy)
+    occupancy.ends_on = ends_on
+    occupancy.save(update_fields=["ends_on"])
+    audit.record(actor=actor, action="occupancy.end", obj=occupancy, before=before, after=audit.snapshot(occupancy))
+    return occupancy
+
+
+@transaction.atomic
+def register_vehicle(*, person: Person, plate: str, description: str = "", actor: User | None) -> Vehicle:
+    plate = plate.replace(" ", "").upper()
+    if not 7 <= len(plate) <= 8:
+        raise DomainError(_("A plate has 7 characters (8 for new-energy vehicles), e.g. 京A12345."), field="plate")
+    with community_scope(person.community_id):
+        if Vehicle.objects.filter(plate=plate, removed_on__isnull=True).exists():
+            raise Conflict(_("Plate %(plate)s is already registered here.") % {"plate": plate}, field="plate")
+        vehicle = Vehicle.objects.create(
+            community_id=person.community_id, person=person, plate=plate, description=description
+        )
+    audit.record(actor=actor, action="vehicle.register", obj=vehicle, after=audit.snapshot(vehicle))
+    return vehicle
+
+
+@transaction.atomic
+def remove_vehicle(vehicle: Vehicle, *, actor: User | None) -> Vehicle:
+    before = audit.snapshot(vehicle)
+    vehicle.removed_on = timezone.localdate()
+    vehicle.save(update_fields=["removed_on"])
+    audit.record(actor=actor, action="vehicle.remove", obj=vehicle, before=before, after=audit.snapshot(vehicle))
+    return vehicle
+
+
+@transaction.atomic
+def grant_consent(*, person: Person, purpose: str, text_version: str = "1", actor: User | None) -> Consent:
+    if purpose not in Consent.Purpose.values:
+        raise DomainError(_("Unknown purpose."), field="purpose")
+    with community_scope(person.community_id):
+        if Consent.objects.filter(person=person, purpose=purpose, withdrawn_at__isnull=True).exists():
+            raise Conflict(_("This consent is already in force."), field="purpose")
+        consent = Consent.objects.create(
+            community_id=person.community_id, person=person, purpose=purpose, text_version=text_version
+        )
+    audit.record(actor=actor, action="consent.grant", obj=consent, after=audit.snapshot(consent))
+    return consent
+
+
+@transaction.atomic
+def withdraw_consent(consent: Consent, *, actor: User | None) -> Consent:
+    if consent.withdrawn_at is not None:
+        raise Conflict(_("This consent was already withdrawn."))
+    before = audit.snapshot(consent)
+    consent.withdrawn_at = timezone.now()
+    consent.save(update_fields=["withdrawn_at"])
+    audit.record(actor=actor, action="consent.withdraw", obj=consent, before=before, after=audit.snapshot(consent))
+    return consent
+
+
+@transaction.atomic
+def set_building_leader(*, building: Building, person: Person, actor: User | None) -> BuildingLeader:
+    """Make ``person`` the building's leader from today, ending the previous leader's term."""
+    if person.community_id != building.community_id:
+        raise DomainError(_("The person does not belong to this community."), field="person")
+    today = timezone.localdate()
+    with community_scope(building.community_id):
+        previous = BuildingLeader.objects.select_for_update().filter(building=building, ends_on__isnull=True).first()
+        if previous is not None:
+            if previous.person_id == person.pk:
+                return previous
+            previous.ends_on = today
+            previous.save(update_fields=["ends_on"])
+        leader = BuildingLeader.objects.create(
+            community_id=building.community_id, building=building, person=person, starts_on=today
+        )
+    audit.record(
+        actor=actor,
+        action="building_leader.set",
+        obj=leader,
+        before={"person_id": previous.person_id} if previous else None,
+        after=audit.snapshot(leader),
+    )
+    return leader
+
+
+@transaction.atomic
+def assign_steward(*, homes: list[Home], steward: User, actor: User | None) -> int:
+    """Give ``homes`` to ``steward`` from today; the previous assignments end (and stay as history).
+    Returns how many homes changed steward."""
+    if not homes:
+        return 0
+    community_id = homes[0].community_id
+    if any(home.community_id != community_id for home in homes):
+        raise DomainError(_("All homes must be in one community."))
+    from anju.core.permissions import access_for
+
+    if not access_for(steward).has_role("steward", community_id):
+        raise DomainError(_("%(name)s is not a steward of this community.") % {"name": steward}, field="steward")
+    today = timezone.localdate()
+    home_ids = [home.pk for home in homes]
+    with community_scope(community_id):
+        current = {
+            a.home_id: a
+            for a in StewardAssignment.objects.select_for_update().filter(home_id__in=home_ids, ends_on__isnull=True)
+        }
+        moving = [hid for hid in home_ids if current.get(hid) is None or current[hid].steward_id != steward.pk]
+        StewardAssignment.objects.filter(home_id__in=moving, ends_on__isnull=True).update(ends_on=today)
+        StewardAssignment.objects.bulk_create(
+            [
+                StewardAssignment(community_id=community_id, home_id=hid, steward=steward, starts_on=today)
+                for hid in moving
+            ]
+        )
+    if moving:
+        audit.record(
+            actor=actor,
+            action="steward.assign",
+            object_type="residents.stewardassignment",
+            object_label=str(steward),
+            community_id=community_id,
+            after={"steward_id": steward.pk, "home_ids": moving},
+        )
+    return len(moving)
+
+
+def plan_steward_balance(blocks: list[tuple[Any, int]], steward_count: int) -> list[int]:
+    """Split an ordered list of blocks (a building, or one unit of a large building) among stewards.
+
+    Each block goes whole to one steward, so neighbours share a steward. Walking the blocks in order,
+    a block's midpoint in the running home count decides its steward: ``floor(mid * S / N)``. That
+    keeps each steward's blocks contiguous and every steward within one block of the even share N/S.
+    Returns the steward index for each block.
+    """
+    total = sum(size for _, size in blocks)
+    if steward_count <= 0 or total == 0:
+        return [0 for _ in blocks]
+    plan: list[int] = []
+    running = 0
+    for _block, size in blocks:
+        midpoint2 = 2 * running + size  # twice the midpoint, to stay in integers
+        plan.append(min(steward_count - 1, (midpoint2 * steward_count) // (2 * total)))
+        running += size
+    return plan
+
+
+def steward_blocks(community_id: int, target: int) -> list[tuple[tuple[int, int | None], list[int]]]:
+    """Homes grouped for balancing: a whole building when it holds at most ``target`` homes,
+    otherwise one block per unit (per floor band when it has no units)."""
+    with community_scope(community_id):
+        rows = list(
+            Home.objects.order_by(
+                "building__sort_key", "building__number", "unit__number", "floor", "number"
+            ).values_list("pk", "building_id", "unit_id")
+        )
+    by_building: dict[int, list[tuple[int, int | None]]] = {}
+    for pk, building_id, unit_id in rows:
+        by_building.setdefault(building_id, []).append((pk, unit_id))
+    blocks: list[tuple[tuple[int, int | None], list[int]]] = []
+    for building_id, homes in by_building.items():
+        if len(homes) <= target:
+            blocks.append(((building_id, None), [pk for pk, _ in homes]))
+            continue
+        by_unit: dict[int | None, list[int]] = {}
+        for home_pk, home_unit_id in homes:
+            by_unit.setdefault(home_unit_id, []).append(home_pk)
+        for block_unit_id, pks in by_unit.items():
+            for start in range(0, len(pks), target):
+                blocks.append(((building_id, block_unit_id), pks[start : start + target]))
+    return blocks
+
+
+@transaction.atomic
+def auto_balance_stewards(
+    *, community: Community, stewards: list[User], target: int = 50, actor: User | None
+) -> dict[int, int]:
+    """Assign every home of ``community`` to one of ``stewards``, buildings kept together.
+
+    Returns homes per steward id. ``target`` (~50, the industry norm) decides when a building is
+    large enough to split by unit; the share itself is as even as whole blocks allow.
+    """
+    if not stewards:
+        raise DomainError(_("Choose at least one steward."), field="stewards")
+    blocks = steward_blocks(community.pk, target)
+    plan = plan_steward_balance([(key, len(pks)) for key, pks in blocks], len(stewards))
+    counts: dict[int, int] = {s.pk: 0 for s in stewards}
+    homes_for: dict[int, list[int]] = {s.pk: [] for s in stewards}
+    for (_key, pks), index in zip(blocks, plan, strict=True):
+        homes_for[stewards[index].pk].extend(pks)
+        counts[stewards[index].pk] += len(pks)
+    with community_scope(community.pk):
+        for steward in stewards:
+            homes = list(Home.objects.filter(pk__in=homes_for[steward.pk]))
+            assign_steward(homes=homes, steward=steward, actor=actor)
+    audit.record(
+        actor=actor,
+        action="steward.auto_balance",
+        object_type="estates.community",
+        object_id=str(community.pk),
+        object_label=str(community),
+        community_id=community.pk,
+        after={"homes_per_steward": {str(k): v for k, v in counts.items()}, "target": target},
+    )
+    return counts
+
+
+def ownership_share_total(home: Home, on: dt.date | None = None) -> Decimal:
+    with community_scope(home.community_id):
+        total = (
+            Occupancy.objects.current(on).filter(home=home, role__in=OWNERSHIP_ROLES).aggregate(s=Sum("share_percent"))
+        )["s"]
+    return total or Decimal(0)
+
+
+@transaction.atomic
+def link_resident_account(person: Person, *, password: str | None = None, actor: User | None) -> User:
+    """Give a person a portal login under their mobile number (reusing the account that number
+    already has, e.g. from another community)."""
+    from anju.core.crypto import decrypt
+    from anju.core.services import create_user
+
+    if not person.phone_index:
+        raise DomainError(_("A mobile number is needed before the person can log in."), field="phone")
+    user = User.objects.filter(phone_index=person.phone_index).first()
+    if user is None:
+        user = create_user(
+            username=f"r{person.phone_index[:16]}",
+            password=password,
+            display_name=person.name,
+            phone=decrypt(person.phone_encrypted),
+            actor=actor,
+        )
+    if person.user_id != user.pk:
+        person.user = user
+        person.save(update_fields=["user"])
+        audit.record(actor=actor, action="person.link_account", obj=person, after={"user_id": user.pk})
+    return user

@@ -1,0 +1,13 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from anju.api.api import api
+from anju.core.views import health
+
+urlpatterns = [
+    path("health", health, name="health"),
+    path("api/v1/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("", include("anju.web.urls")),
+]
