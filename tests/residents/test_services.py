@@ -4,6 +4,8 @@ import datetime as dt
 
 import pytest
 from django_scopes import ScopeError
+from hypothesis import given
+from hypothesis import strategies as st
 
 from anju.core.errors import Conflict, DomainError
 from anju.core.models import AuditEntry
@@ -83,3 +85,20 @@ def test_auto_balance_assigns_every_home_once(world):
     again = services.auto_balance_stewards(community=world.a.community, stewards=[steward], actor=None)
     assert again == counts
     assert AuditEntry.objects.filter(action="steward.assign").count() == 1
+
+
+@given(
+    st.lists(st.integers(min_value=1, max_value=120), min_size=1, max_size=60),
+    st.integers(min_value=1, max_value=20),
+)
+def test_balance_plan_is_contiguous_and_within_one_block_of_even(sizes, steward_count):
+    blocks = [(i, size) for i, size in enumerate(sizes)]
+    plan = services.plan_steward_balance(blocks, steward_count)
+    assert plan == sorted(plan)
+    assert all(0 <= s < steward_count for s in plan)
+    total = sum(sizes)
+    largest = max(sizes)
+    for steward in range(steward_count):
+        load = sum(size for size, s in zip(sizes, plan, strict=True) if s == steward)
+        # Within one block of the even share, in exact integer arithmetic.
+        assert abs(load * steward_count - total) <= largest * steward_count
