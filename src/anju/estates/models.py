@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
@@ -243,3 +244,47 @@ class CommonPart(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ImportBatch(models.Model):
+    """One uploaded register spreadsheet, kept between the preview and the commit.
+
+    The file's bytes live in the row itself (at most ``ANJU_IMPORT_MAX_BYTES``) so that the preview
+    and the commit, two requests possibly served by two machines, read exactly the same file, and
+    so the history shows what was imported. The report is recomputed at commit time: the register
+    may have changed since the preview.
+    """
+
+    class Kind(models.TextChoices):
+        WORKBOOK = "workbook", _("workbook (.xlsx)")
+        BUILDINGS = "buildings", _("buildings (.csv)")
+        HOMES = "homes", _("homes (.csv)")
+        PEOPLE = "people", _("people (.csv)")
+
+    class Status(models.TextChoices):
+        PREVIEW = "preview", _("previewed, not imported")
+        COMMITTED = "committed", _("imported")
+        FAILED = "failed", _("refused")
+
+    community = models.ForeignKey(Community, on_delete=models.PROTECT, related_name="+")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="import_batches"
+    )
+    created_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
+    original_name = models.CharField(_("file name"), max_length=255)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.WORKBOOK)
+    content = models.BinaryField(default=b"", editable=False)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.PREVIEW)
+    errors = models.JSONField(_("errors"), default=list, blank=True)
+    counts = models.JSONField(_("counts"), default=dict, blank=True)
+    committed_at = models.DateTimeField(_("imported at"), null=True, blank=True)
+
+    objects = scoped_manager()
+
+    class Meta:
+        verbose_name = _("import batch")
+        verbose_name_plural = _("import batches")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.original_name
