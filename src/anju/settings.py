@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "ninja",  # serves the Swagger UI files it ships, so /api/docs needs no CDN
     "axes",
     "anju.core",
     "anju.estates",

@@ -1,3 +1,49 @@
+"""The JSON API under ``/api/v1``: one NinjaAPI assembling each app's router.
+
+Authentication (bearer token or session), the error shape and the tenancy helpers live beside this
+module (:mod:`.auth`, :mod:`.errors`, :mod:`.tenancy`, :mod:`.pagination`); the operations live in
+the apps (``anju.<app>.api``). Interactive documentation is served at ``/api/docs`` from the
+Swagger UI files shipped inside django-ninja (no CDN).
+"""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 
-api = NinjaAPI(title="anju API", version="1", urls_namespace="api", docs_url="/docs")
+from anju.api.auth import signed_in
+from anju.api.errors import install_error_handlers
+
+api = NinjaAPI(
+    title="anju API",
+    version="1",
+    description=(
+        "安居 anju: the community register, residents and tokens. Authenticate with a session cookie "
+        "(browser; CSRF token on unsafe methods) or `Authorization: Bearer anju_…`. Errors are "
+        '`{"code", "message"}` with a 4xx status.'
+    ),
+    urls_namespace="api",
+    docs_url=None,
+    auth=signed_in(),
+)
+install_error_handlers(api)
+
+
+def _mount() -> None:
+    from anju.core.api import router as tokens_router
+    from anju.estates.api import router as register_router
+    from anju.residents.api import me_router
+    from anju.residents.api import router as people_router
+
+    api.add_router("", me_router)
+    api.add_router("", register_router)
+    api.add_router("", people_router)
+    api.add_router("", tokens_router)
+
+
+_mount()
+
+
+def api_docs(request: HttpRequest) -> HttpResponse:
+    """Swagger UI for the API, at ``/api/docs``."""
+    return api.docs.render_page(request, api)
