@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/anju
 
-.PHONY: install run test test-sqlite test-postgres lint bench clean
+.PHONY: install run test test-sqlite test-postgres lint bench clean messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,3 +47,8 @@ bench: install
 
 clean:
 	rm -rf $(VENV) var build *.egg-info
+
+## make messages: refresh the Chinese catalogue from the code and compile it (needs GNU gettext).
+messages: install
+	cd src/anju && ../../$(BIN)/anju makemessages -l zh_Hans --add-location file --no-obsolete
+	$(BIN)/anju compilemessages --locale zh_Hans
