@@ -240,3 +240,11 @@ def test_create_unit_cannot_use_another_communitys_building(client, world):
     )
     assert response.status_code == 200
     assert "building" in response.context["form"].errors
+
+
+def test_homes_page_links_keep_the_filters(client, world):
+    tower = _tower(world)
+    response = _as(client, world, "manager_x").get(_url("homes", world), {"building": tower.pk, "use": "residential"})
+    assert response.context["page"].paginator.count == 528
+    body = response.content.decode()
+    assert f"?building={tower.pk}&amp;use=residential&amp;page=2" in body

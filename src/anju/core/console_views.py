@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from anju.core.models import AuditEntry
 from anju.core.permissions import Perm
@@ -51,11 +51,13 @@ def index(request: HttpRequest) -> HttpResponse:
 
 
 class AuditFilterForm(forms.Form):
-    action = forms.ChoiceField(label=gettext_lazy("Action"), required=False)
+    action = forms.ChoiceField(label=pgettext_lazy("audit log", "Action"), required=False)
     date_from = forms.DateField(
-        label=gettext_lazy("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=gettext_lazy("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
-    date_to = forms.DateField(label=gettext_lazy("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(
+        label=gettext_lazy("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
 
     def __init__(self, *args: Any, actions: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -64,11 +66,17 @@ class AuditFilterForm(forms.Form):
 
 def readable_diff(entry: AuditEntry) -> list[tuple[str, Any, Any]]:
     """(field, before, after) for every field the entry mentions, so a reader sees what changed
-    without parsing JSON. A creation has only "after"; a removal only "before"."""
+    without parsing JSON. A creation has only "after"; a removal only "before". Fields empty on
+    both sides say nothing and are left out."""
     before = entry.before if isinstance(entry.before, dict) else {}
     after = entry.after if isinstance(entry.after, dict) else {}
     keys = list(dict.fromkeys([*before, *after]))
-    return [(key, before.get(key), after.get(key)) for key in keys]
+    empty = (None, "")
+    return [
+        (key, before.get(key), after.get(key))
+        for key in keys
+        if not (before.get(key) in empty and after.get(key) in empty)
+    ]
 
 
 @community_view(Perm.VIEW_AUDIT)

@@ -40,6 +40,8 @@ from anju.web.forms import add_domain_error
 
 PEOPLE_PER_PAGE = 50
 STEWARD_TARGET = 50
+# A native date picker; it submits ISO dates whatever the language, so parse and render them as ISO.
+DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 _PHONE_LIKE = re.compile(r"^1\d{10}$")
 _ID_LIKE = re.compile(r"^(\d{15}|\d{17}[\dX])$")
 
@@ -103,7 +105,7 @@ class AddOccupancyForm(forms.Form):
         help_text=gettext_lazy("Only for co-owners."),
     )
     relation = forms.CharField(label=gettext_lazy("Relation to the owner"), required=False, max_length=30)
-    starts_on = forms.DateField(label=gettext_lazy("From"), initial=timezone.localdate)
+    starts_on = forms.DateField(label=gettext_lazy("From"), initial=timezone.localdate, widget=DATE_INPUT)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -114,7 +116,7 @@ class AddOccupancyForm(forms.Form):
 
 class EndOccupancyForm(forms.Form):
     occupancy = forms.IntegerField(widget=forms.HiddenInput)
-    ends_on = forms.DateField(label=gettext_lazy("Until"), initial=timezone.localdate)
+    ends_on = forms.DateField(label=gettext_lazy("Until"), initial=timezone.localdate, widget=DATE_INPUT)
 
 
 @community_view(Perm.VIEW_REGISTER)
