@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Annotated, Any
 
 from django.utils import timezone
-from ninja import Schema
+from ninja import Field, Schema
 from pydantic import ConfigDict, StringConstraints, model_validator
 
 # No control characters: PostgreSQL refuses NUL in text, and nothing a clerk types contains them.
@@ -20,6 +20,9 @@ def text(max_length: int, *, min_length: int = 0) -> StringConstraints:
 
 
 SearchText = Annotated[str, text(100)]
+# A row id as the databases store it (64-bit): larger numbers are refused as input rather than
+# overflowing inside the database driver.
+ObjectId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
 
 class Input(Schema):

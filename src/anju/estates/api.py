@@ -16,7 +16,7 @@ from ninja.responses import Status
 from anju.api.auth import community_auth, current_user, request_access
 from anju.api.errors import COMMUNITY_WRITE, SIGNED_IN, responses
 from anju.api.pagination import Page, PageQuery, paginate
-from anju.api.schemas import Input, Patch, SearchText, text
+from anju.api.schemas import Input, ObjectId, Patch, SearchText, text
 from anju.api.tenancy import get_or_404, scoped
 from anju.core.errors import DomainError
 from anju.core.permissions import Perm
@@ -297,16 +297,16 @@ class HomeDetailOut(HomeOut):
 
 
 class HomeFilters(Schema):
-    building_id: int | None = None
-    unit_id: int | None = None
+    building_id: ObjectId | None = None
+    unit_id: ObjectId | None = None
     status: Home.Status | None = None
     use: Home.Use | None = None
     q: SearchText | None = Field(None, description="Part of the home number.")
 
 
 class HomeIn(Input):
-    building_id: int
-    unit_id: int | None = None
+    building_id: ObjectId
+    unit_id: ObjectId | None = None
     number: Annotated[str, text(20, min_length=1)]
     floor: Floor
     floor_area: FloorArea

@@ -20,7 +20,7 @@ from ninja.responses import Status
 from anju.api.auth import community_auth, current_user, request_access
 from anju.api.errors import COMMUNITY_WRITE, RESIDENT_READ, SIGNED_IN, responses
 from anju.api.pagination import Page, PageQuery, paginate
-from anju.api.schemas import Input, Patch, SearchText, text
+from anju.api.schemas import Input, ObjectId, Patch, SearchText, text
 from anju.api.tenancy import get_or_404, resident_scope, scoped
 from anju.core import personal_data
 from anju.core.errors import NotFound
@@ -130,7 +130,7 @@ class RevealOut(Schema):
 
 
 class OccupancyIn(Input):
-    person_id: int
+    person_id: ObjectId
     role: Occupancy.Role
     starts_on: dt.date | None = Field(None, description="Defaults to today.")
     share_percent: Decimal | None = Field(None, gt=0, le=100, max_digits=5, decimal_places=2)
