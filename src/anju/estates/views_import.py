@@ -110,7 +110,8 @@ def import_upload(request: HttpRequest, community_id: int) -> HttpResponse:
 @community_view(Perm.IMPORT_EXPORT)
 @require_http_methods(["GET", "POST"])
 def import_batch(request: HttpRequest, community_id: int, batch_id: int) -> HttpResponse:
-    batch: ImportBatch = get_object_or_404(ImportBatch.objects.defer("content").select_related("uploaded_by"), pk=batch_id)
+    batches = ImportBatch.objects.defer("content").select_related("uploaded_by")
+    batch: ImportBatch = get_object_or_404(batches, pk=batch_id)
     if request.method == "POST" and "commit" in request.POST:
         try:
             batch = commit_import_batch(batch, actor=request.user)  # type: ignore[arg-type]
