@@ -106,10 +106,10 @@ class Seeder:
         self.out = out
         self.password_hash = make_password(DEMO_PASSWORD)
         self.writer: ServiceWriter | BulkWriter = (BulkWriter if bulk else ServiceWriter)(self.password_hash)
-        self.pool = IdentityPool(random.Random(f"{SEED}:{size}"), reserved_phones=set(FIXED_MOBILES))
+        self.pool = new_pool(size)
         self.orgs: dict[str, Organization] = {}
         self.communities: dict[str, Community] = {}
-        self.plans: dict[str, EstatePlan] = {}
+        self.plans: dict[str, EstatePlan] = build_plans(size, self.pool)
         self.people: dict[str, list[Person]] = {}
         self.homes: dict[str, list[Home]] = {}
         self.buildings: dict[str, list[Building]] = {}
@@ -301,7 +301,11 @@ class Seeder:
         )
         plan, people = self.plans[HIGHRISE.code], self.people[HIGHRISE.code]
         members = [i for i, p in enumerate(plan.people) if p.account and p.phone == COMMITTEE_MEMBER]
-        members += [i for i in _current_owner_indexes(plan) if plan.people[i].account and i not in members][:4]
+        members += [
+            i
+            for i in _current_owner_indexes(plan)
+            if plan.people[i].account and i not in members and plan.people[i].phone not in FIXED_MOBILES
+        ][:4]
         for index in members:
             user = people[index].user
             assert user is not None
@@ -319,9 +323,7 @@ class Seeder:
             street = self.organizations()
             for kind in ESTATES:
                 started = time.monotonic()
-                plan = plan_estate(kind, getattr(SIZES[self.size], _building_field(kind)), self.pool)
-                _fix_named_residents(kind, plan, self.pool)
-                self.plans[kind.code] = plan
+                plan = self.plans[kind.code]
                 community = self.community(kind, street)
                 self.register(kind, community, plan)
                 self.residents(kind, community, plan)
@@ -345,6 +347,21 @@ class Seeder:
                 object_label=self.size,
                 after={"size": self.size, "writer": self.writer.name, "counts": self.counts},
             )
+
+
+def new_pool(size: str) -> IdentityPool:
+    return IdentityPool(random.Random(f"{SEED}:{size}"), reserved_phones=set(FIXED_MOBILES))
+
+
+def build_plans(size: str, pool: IdentityPool | None = None) -> dict[str, EstatePlan]:
+    """The three estates of ``size`` as data; the same size always gives the same plans."""
+    pool = pool or new_pool(size)
+    plans: dict[str, EstatePlan] = {}
+    for kind in ESTATES:
+        plan = plan_estate(kind, getattr(SIZES[size], _building_field(kind)), pool)
+        _fix_named_residents(kind, plan, pool)
+        plans[kind.code] = plan
+    return plans
 
 
 def _building_field(kind: EstateKind) -> str:
