@@ -185,3 +185,21 @@ def test_residents_see_only_their_own_community(client):
     client.post(reverse("login"), {"username": demo.RESIDENT_WALKUP, "password": demo.DEMO_PASSWORD})
     assert client.get(reverse("console:homes", args=[highrise.pk])).status_code in (403, 404)
     assert client.get(reverse("portal:home_detail", args=[other_home.pk])).status_code == 404
+
+
+def test_the_medium_plan_is_consistent_before_it_is_written():
+    """The services would refuse these; catching them in the plan keeps `make run` from failing."""
+    for plan in build_plans("medium").values():
+        by_home: dict[int, list] = defaultdict(list)
+        for occupancy in plan.occupancies:
+            assert occupancy.ends_on is None or occupancy.ends_on >= occupancy.starts_on
+            by_home[occupancy.home].append(occupancy)
+        for occupancies in by_home.values():
+            owners = [o for o in occupancies if o.role in ("owner", "co_owner")]
+            for o in owners:  # on the day each ownership starts, shares held then add up to <= 100%
+                held = sum(
+                    (x.share_percent or Decimal(100))
+                    for x in owners
+                    if x.starts_on <= o.starts_on and (x.ends_on is None or x.ends_on >= o.starts_on)
+                )
+                assert held <= 100

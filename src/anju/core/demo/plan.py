@@ -296,7 +296,7 @@ def plan_people(plan: EstatePlan, pool: IdentityPool) -> None:
                 home.status = "unsold"
                 plan.occupancies.append(OccupancyPlan(index, plan.developer, "owner", dt.date(2022, 3, 1)))
                 continue
-            sold = _date_between(rng, dt.date(2022, 3, 1), dt.date(2024, 6, 1))
+            sold = _date_between(rng, dt.date(2022, 3, 2), dt.date(2024, 6, 1))
             plan.occupancies.append(
                 OccupancyPlan(index, plan.developer, "owner", dt.date(2022, 3, 1), ends_on=sold - dt.timedelta(days=1))
             )
