@@ -32,7 +32,7 @@ def _run_on_commit(monkeypatch):
 
 def _code_from_outbox() -> str:
     _phone, body = sms.outbox[-1]
-    match = re.search(r"\b(\d{6})\b", body)
+    match = re.search(r"(?<!\d)(\d{6})(?!\d)", body)
     assert match, body
     return match.group(1)
 
