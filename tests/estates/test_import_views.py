@@ -54,7 +54,7 @@ def test_upload_preview_and_commit(world):
     body = committed.content.decode()
     assert 'data-import-status="committed"' in body
     with community_scope(community.pk):
-        building_id = Home.objects.filter(building__number="1").values_list("building_id", flat=True).first()
+        building_id = Home.objects.filter(building__number="3").values_list("building_id", flat=True).first()
     assert reverse("console:property_map", args=[community.pk, building_id]) in body
     assert 'name="commit"' not in body
     assert [m.level_tag for m in committed.context["messages"]] == ["success"]

@@ -24,6 +24,7 @@ from anju.core.errors import DomainError
 from anju.core.permissions import Perm
 from anju.estates.models import Building, Community, ImportBatch
 from anju.estates.spreadsheets import commit_import_batch, export_register, upload_import_batch
+from anju.estates.spreadsheets.formats import UnreadableFile, read_file
 from anju.web.decorators import community_view, request_access
 
 ALLOWED_SUFFIXES = (".xlsx", ".csv")
@@ -125,7 +126,7 @@ def import_batch(request: HttpRequest, community_id: int, batch_id: int) -> Http
         return redirect("console:import_batch", community_id=community_id, batch_id=batch.pk)
     counts = batch.counts or {}
     rows = [(label, counts[key]) for key, label in COUNT_LABELS if counts.get(key)]
-    first_building = Building.objects.order_by("sort_key", "number").first() if batch.status == "committed" else None
+    imported_buildings = _buildings_in_file(batch) if batch.status == ImportBatch.Status.COMMITTED else []
     return _page(
         request,
         "estates/import_batch.html",
@@ -133,8 +134,18 @@ def import_batch(request: HttpRequest, community_id: int, batch_id: int) -> Http
         batch=batch,
         count_rows=rows,
         can_commit=batch.status == ImportBatch.Status.PREVIEW and not batch.errors and bool(counts),
-        first_building=first_building,
+        imported_buildings=imported_buildings,
     )
+
+
+def _buildings_in_file(batch: ImportBatch, limit: int = 30) -> list[Building]:
+    """The buildings a committed file named, so the page can link straight to their property maps."""
+    try:
+        result = read_file(batch.original_name, bytes(batch.content))
+    except UnreadableFile:
+        return []
+    numbers = {row.text("building") for sheet in result.sheets.values() for row in sheet.rows}
+    return list(Building.objects.filter(number__in=numbers).order_by("sort_key", "number")[:limit])
 
 
 EXPORT_CHOICES = [
