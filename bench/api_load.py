@@ -34,6 +34,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 HOST = "127.0.0.1"  # the only host this script ever talks to
@@ -58,6 +59,7 @@ class Result:
     ok_by_label: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
     login_failures: int = 0
+    client_cpu_s: float = 0.0  # CPU the load generator itself used, to show it was not the bottleneck
 
 
 class Session:
@@ -127,9 +129,9 @@ def load_process(
     port: int,
     users: list[UserPlan],
     duration: float,
-    ready: mp.Barrier,  # type: ignore[valid-type]
-    health_ready: mp.Barrier,  # type: ignore[valid-type]
-    out: mp.Queue,  # type: ignore[valid-type]
+    ready: Any,  # multiprocessing Barrier proxies
+    health_ready: Any,
+    out: Any,  # multiprocessing Queue of (phase, seconds, Result)
     seed: int,
 ) -> None:
     """One load-generator process: a thread per virtual user, the mix, then /health."""
@@ -153,12 +155,15 @@ def load_process(
             threading.Thread(target=_drive, args=(s, pages_of(u), deadline, r, seed * 1000 + i), daemon=True)
             for i, (s, u, r) in enumerate(zip(sessions, users, phase_results, strict=True))
         ]
-        started = time.monotonic()
+        started, cpu_started = time.monotonic(), time.process_time()
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join(timeout=duration + 60)
-        merged = Result(login_failures=sum(r.login_failures for r in results) if phase == "mix" else 0)
+        merged = Result(
+            login_failures=sum(r.login_failures for r in results) if phase == "mix" else 0,
+            client_cpu_s=time.process_time() - cpu_started,
+        )
         for r in phase_results:
             merged.latencies_ms += r.latencies_ms
             merged.ok_by_label.update(r.ok_by_label)
@@ -315,7 +320,7 @@ def main() -> int:
     anju = [sys.executable, "-m", "anju.manage"]
     _run([*anju, "migrate", "--noinput", "-v0"], env)
     started = time.monotonic()
-    _run([*anju, "seed_demo", "--size", args.size], env)
+    _run([*anju, "seed_demo", "--size", args.size, "--bulk"], env)
     print(f"seeded (or found) the {args.size} demo in {time.monotonic() - started:.1f} s", flush=True)
 
     os.environ.update(env)
@@ -397,6 +402,7 @@ def _load(port: int, users: list[UserPlan], duration: float, procs: int) -> dict
             total.ok_by_label.update(part.ok_by_label)
             total.errors.update(part.errors)
             total.login_failures += part.login_failures
+            total.client_cpu_s += part.client_cpu_s
         merged[phase] = (max(elapsed for elapsed, _ in parts), total)
     return merged
 
@@ -412,6 +418,9 @@ def _report(outcome: dict[str, tuple[float, Result]], labels: list[str], args: a
         print(f"  {label:<20} {mix.ok_by_label[label]:>8}")
     print(f"health: {len(health.latencies_ms)} OK responses in {health_seconds:.1f} s")
     print(f"health p95_ms={percentile(health.latencies_ms, 95):.1f}")
+    for name, seconds, result in (("mix", mix_seconds, mix), ("health", health_seconds, health)):
+        share = result.client_cpu_s / seconds / (os.cpu_count() or 1)
+        print(f"load generator CPU during {name}: {result.client_cpu_s:.1f} s ({share:.0%} of the machine)")
     errors = mix.errors + health.errors
     if mix.login_failures:
         print(f"LOGIN FAILURES: {mix.login_failures} of {args.users} virtual users could not log in")

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.contrib.auth.hashers import make_password
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from anju.core import audit
@@ -406,6 +406,10 @@ def seed_demo(size: str, *, bulk: bool | None = None, out: Callable[[str], None]
     started = time.monotonic()
     seeder = Seeder(size, bulk=size == "large" if bulk is None else bulk, out=out)
     seeder.run()
+    # Fresh planner statistics: right after a bulk load the database would otherwise plan queries
+    # for empty tables (nested loops over thousands of rows) until autovacuum catches up.
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
     return SeedReport(
         size=size, created=True, seconds=time.monotonic() - started, counts=seeder.counts, writer=seeder.writer.name
     )
