@@ -5,13 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import uuid
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, ParamSpec
 
 from django.db import models
 
 from anju.core.middleware import current_ip
 from anju.core.models import AuditEntry, User
+
+P = ParamSpec("P")
 
 
 def _jsonable(value: Any) -> Any:
@@ -45,7 +47,7 @@ def snapshot(obj: models.Model, fields: Iterable[str] | None = None) -> dict[str
     return result
 
 
-def record(
+def entry(
     *,
     actor: User | None,
     action: str,
@@ -58,14 +60,16 @@ def record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    """Append one audit row. Call it inside the service's transaction so both commit or neither."""
+    """One audit row, not yet saved. Single writes save it through :func:`record`; bulk services
+    build one per record and write them all with ``AuditEntry.objects.bulk_create`` in their
+    transaction, so a thousand homes cost one insert of audit rows, not a thousand."""
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(obj.pk)
         object_label = object_label or str(obj)[:200]
         if community_id is None:
             community_id = getattr(obj, "community_id", None)
-    return AuditEntry.objects.create(
+    return AuditEntry(
         actor_id=actor.pk if actor is not None else None,
         actor_label=(str(actor) if actor is not None else "system")[:150],
         organization_id=organization_id,
@@ -78,6 +82,25 @@ def record(
         after=after,
         ip_address=current_ip(),
     )
+
+
+def _saved(build: Callable[P, AuditEntry]) -> Callable[P, AuditEntry]:
+    def record(*args: P.args, **kwargs: P.kwargs) -> AuditEntry:
+        """Append one audit row (arguments as for :func:`entry`). Call it inside the service's
+        transaction so both commit or neither."""
+        row = build(*args, **kwargs)
+        row.save(force_insert=True)
+        return row
+
+    return record
+
+
+record = _saved(entry)
+
+
+def record_all(entries: list[AuditEntry]) -> None:
+    """Write the rows :func:`entry` built, in batches; call it inside the bulk service's transaction."""
+    AuditEntry.objects.bulk_create(entries, batch_size=500)
 
 
 def changed(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -6,6 +6,8 @@ Each carries a stable machine ``code`` and a translatable human ``message``. The
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
@@ -15,6 +17,8 @@ class DomainError(Exception):
     status = 400
     code = "invalid"
     default_message: Any = _("The request could not be carried out.")
+    #: For a bulk service: the position in its input of the record refused, so a caller can say which.
+    item: int | None = None
 
     def __init__(self, message: Any = None, *, code: str | None = None, field: str | None = None) -> None:
         self.message = message if message is not None else self.default_message
@@ -40,3 +44,13 @@ class Conflict(DomainError):
     status = 409
     code = "conflict"
     default_message = _("This conflicts with the current state; reload and try again.")
+
+
+@contextmanager
+def for_item(index: int) -> Iterator[None]:
+    """In a bulk service's loop: a refusal raised inside names the record (``item``) it is about."""
+    try:
+        yield
+    except DomainError as exc:
+        exc.item = index
+        raise
