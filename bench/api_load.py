@@ -254,34 +254,49 @@ def plan_users(count: int, residents_share: float) -> tuple[list[UserPlan], list
     return plans, [label for label in sorted({label for p in plans for _path, label in p.pages})]
 
 
-def query_profile(users: list[UserPlan]) -> None:
-    """Queries and time per page, in-process through Django's test client (DEBUG off)."""
+def query_profile(users: list[UserPlan], repeats: int = 5) -> None:
+    """Per page: status, queries, time in SQL and in total, in-process through Django's test client
+    (DEBUG off), averaged over ``repeats`` warm requests. Explains where the load test's time goes."""
     from django.contrib.auth import get_user_model
     from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext, setup_test_environment
+    from django.test.utils import setup_test_environment
 
     from anju.core.crypto import blind_index
 
     setup_test_environment()
     seen: set[str] = set()
-    print(f"{'page':<22} {'status':>6} {'queries':>8} {'ms':>7}  path")
-    User = get_user_model()
+    print(f"{'page':<20} {'status':>6} {'queries':>7} {'sql_ms':>7} {'total_ms':>8}  path")
+    user_model = get_user_model()
     for user in users:
-        account = User.objects.filter(phone_index=blind_index(user.login, purpose="phone")).first()
-        account = account or User.objects.get(username=user.login)
+        account = user_model.objects.filter(phone_index=blind_index(user.login, purpose="phone")).first()
+        account = account or user_model.objects.get(username=user.login)
         client = Client()
         client.force_login(account)
-        for path, label in user.pages:
+        for path, label in [*user.pages, ("/health", "health")]:
             if label in seen:
                 continue
             seen.add(label)
             client.get(path)  # warm caches and connections once
+            sql_seconds: list[float] = []
+
+            def timed(
+                execute: Any, sql: str, params: Any, many: bool, context: Any, log: list[float] = sql_seconds
+            ) -> Any:
+                started = time.perf_counter()
+                try:
+                    return execute(sql, params, many, context)
+                finally:
+                    log.append(time.perf_counter() - started)
+
             started = time.perf_counter()
-            with CaptureQueriesContext(connection) as queries:
-                response = client.get(path)
-            elapsed = (time.perf_counter() - started) * 1000
-            print(f"{label:<22} {response.status_code:>6} {len(queries):>8} {elapsed:>7.1f}  {path}")
+            with connection.execute_wrapper(timed):
+                for _ in range(repeats):
+                    response = client.get(path)
+            total_ms = (time.perf_counter() - started) * 1000 / repeats
+            sql_ms = sum(sql_seconds) * 1000 / repeats
+            queries = len(sql_seconds) // repeats
+            print(f"{label:<20} {response.status_code:>6} {queries:>7} {sql_ms:>7.1f} {total_ms:>8.1f}  {path}")
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -300,8 +315,9 @@ def main() -> int:
     parser.add_argument("--admin-url", default="postgres://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--database", default="anju_bench")
     parser.add_argument("--reuse", action="store_true", help="keep an existing bench database (skips the drop)")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (gthread)")
+    parser.add_argument("--worker-class", default="gthread", choices=["gthread", "sync"])
     parser.add_argument("--client-procs", type=int, default=2, help="load-generator processes")
     args = parser.parse_args()
 
@@ -345,7 +361,7 @@ def main() -> int:
         "--workers",
         str(args.workers),
         "--worker-class",
-        "gthread",
+        args.worker_class,
         "--threads",
         str(args.threads),
         "--keep-alive",
