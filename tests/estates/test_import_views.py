@@ -220,3 +220,13 @@ def test_export_command_writes_a_workbook_that_imports_cleanly(world, tmp_path):
     call_command("import_register", world.a.community.code, str(out), stdout=result)
     assert "homes_unchanged: 12" in result.getvalue()
     assert "homes_created: 0" in result.getvalue()
+
+
+@pytest.mark.parametrize(("persona", "shown"), [("manager_x", True), ("technician", False), ("steward", False)])
+def test_the_console_nav_links_import_and_export_only_for_those_allowed(world, persona, shown):
+    community_id = world.a.community.pk
+    page = client_for(world, persona).get(reverse("console:dashboard", args=[community_id]))
+    assert page.status_code == 200
+    body = page.content.decode()
+    for name in ("console:import", "console:export"):
+        assert (f'href="{reverse(name, args=[community_id])}"' in body) is shown, name
