@@ -7,16 +7,19 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
+from anju.core.models import AuditEntry
 from anju.core.tenancy import community_scope
 from anju.estates import services as estates
 from anju.estates.models import Home
-from anju.estates.spreadsheets import import_register
+from anju.estates.spreadsheets import ImportRefused, import_register, preview_file
+from anju.estates.spreadsheets.applying import apply_plan
+from anju.residents import services as residents
 
 from ..bulk_twins import Twin, compare, make_twin
-from .test_import import workbook
+from .test_import import GOOD_HOMES, GOOD_PEOPLE, counts, workbook
 
 HomeSpecs = Callable[[Twin], list[dict[str, Any]]]
 
@@ -120,3 +123,38 @@ def test_the_commit_costs_the_same_queries_for_ten_homes_or_two_hundred(world):
 
     small, large = queries("small", 10), queries("large", 200)
     assert large - small < 40, (small, large)  # batches of ~80 rows on SQLite; per row it would be 2,000+
+
+
+NEW_IN_BUILDING_1 = [["1", "1", "401", 4, "80", "住宅", "已入住"], ["1", "1", "402", 4, "80", "住宅", "已入住"]]
+
+
+def _home_1_1_402_registered(world) -> None:
+    building = world.a.buildings[0]
+    unit = world.a.homes[0].unit
+    estates.create_home(building=building, unit=unit, number="402", floor=4, floor_area="50", actor=None)
+
+
+def _li_nas_mobile_registered(world) -> None:
+    residents.create_person(community=world.a.community, name="钱多", phone="13912345678", actor=None)
+
+
+@pytest.mark.parametrize(
+    ("file", "meanwhile", "where"),
+    [
+        (workbook(NEW_IN_BUILDING_1), _home_1_1_402_registered, ("房屋", 3, "房号")),
+        (workbook(GOOD_HOMES, GOOD_PEOPLE), _li_nas_mobile_registered, ("住户", 3, "手机号")),
+    ],
+)
+def test_a_bulk_refusal_at_commit_names_its_row_and_undoes_everything(world, file, meanwhile, where):
+    """The register changed between the check and the writing: the bulk service refuses, the
+    refusal is tied to the row of the record it refused, and nothing of the file is written."""
+    community = world.a.community
+    preview = preview_file(community, "register.xlsx", file)
+    assert preview.ok and preview.plan is not None
+    meanwhile(world)
+    before, audit_before = counts(community.pk), AuditEntry.objects.count()
+    with pytest.raises(ImportRefused) as refused, transaction.atomic():
+        apply_plan(preview.plan, community, preview.titles, actor=None)
+    assert [(p.sheet, p.row, p.column) for p in refused.value.problems] == [where]
+    assert counts(community.pk) == before
+    assert AuditEntry.objects.count() == audit_before
