@@ -51,4 +51,4 @@ clean:
 ## make messages: refresh the Chinese catalogue from the code and compile it (needs GNU gettext).
 messages: install
 	cd src/anju && ../../$(BIN)/anju makemessages -l zh_Hans --add-location file --no-obsolete
-	$(BIN)/anju compilemessages --locale zh_Hans
+	cd src/anju && ../../$(BIN)/anju compilemessages --locale zh_Hans

@@ -23,7 +23,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -449,7 +449,11 @@ def stewards(request: HttpRequest, community_id: int) -> HttpResponse:
             try:
                 if action == "assign":
                     changed = _assign(request, form)
-                    messages.success(request, _("%(count)s homes changed steward.") % {"count": changed})
+                    messages.success(
+                        request,
+                        ngettext("%(count)s home changed steward.", "%(count)s homes changed steward.", changed)
+                        % {"count": changed},
+                    )
                 elif action == "preview_balance":
                     preview = preview_balance(community_id, list(data["stewards"]), data["target"])
                 elif action == "apply_balance":

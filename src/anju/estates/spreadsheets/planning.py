@@ -216,7 +216,10 @@ class _Planner:
                         sheet,
                         bplan.row,
                         name,
-                        _("Building %(number)s has homes on floor %(floor)s, beyond %(value)s floors.")
+                        _(
+                            "Building %(number)s has a home on floor %(floor)s, "
+                            "but the building is given only %(value)s such floors."
+                        )
                         % {"number": number, "floor": need if name == "floors_above" else -need, "value": wanted[name]},
                     )
                 current = existing[name] if existing else (1 if name == "floors_above" else 0)
