@@ -375,7 +375,7 @@ def main() -> int:
     server = subprocess.Popen(gunicorn, env=env, cwd=ROOT)
     try:
         _wait_for(port)
-        outcome = _load(port, users, args.duration, args.client_procs)
+        outcome = _load(port, users, args.duration, args.client_procs, server.pid)
     finally:
         server.send_signal(signal.SIGTERM)
         try:
@@ -385,7 +385,50 @@ def main() -> int:
     return _report(outcome, labels, args)
 
 
-def _load(port: int, users: list[UserPlan], duration: float, procs: int) -> dict[str, tuple[float, Result]]:
+def _cpu_ticks(server_pid: int) -> dict[str, int]:
+    """Busy CPU ticks so far: the whole machine, gunicorn (master and workers) and PostgreSQL.
+
+    Compared before and after a phase, this shows whether something else on the machine was
+    competing for the two cores during the run (Linux /proc only; empty elsewhere)."""
+    ticks = {"machine": 0, "gunicorn": 0, "postgres": 0}
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+        user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in fields[:8])
+        ticks["machine"] = user + nice + system + irq + softirq + steal
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                raw = stat.read_text()
+            except OSError:
+                continue
+            pid = int(stat.parent.name)
+            comm = raw[raw.index("(") + 1 : raw.rindex(")")]
+            rest = raw[raw.rindex(")") + 2 :].split()
+            ppid, used = int(rest[1]), int(rest[11]) + int(rest[12])
+            if pid == server_pid or ppid == server_pid:
+                ticks["gunicorn"] += used
+            elif comm == "postgres" or comm.startswith("postgres:"):
+                ticks["postgres"] += used
+    except (OSError, ValueError):
+        return {}
+    return ticks
+
+
+def _cpu_report(before: dict[str, int], after: dict[str, int], seconds: float, client_cpu_s: float) -> str:
+    if not before or not after:
+        return "CPU split: not available on this system"
+    hz = os.sysconf("SC_CLK_TCK")
+    used = {key: (after[key] - before[key]) / hz for key in before}
+    other = used["machine"] - used["gunicorn"] - used["postgres"] - client_cpu_s
+    capacity = seconds * (os.cpu_count() or 1)
+    return (
+        f"CPU used of {capacity:.0f} core-seconds: machine {used['machine']:.0f}, gunicorn {used['gunicorn']:.0f}, "
+        f"postgres {used['postgres']:.0f}, load generator {client_cpu_s:.0f}, everything else {max(0.0, other):.0f}"
+    )
+
+
+def _load(
+    port: int, users: list[UserPlan], duration: float, procs: int, server_pid: int
+) -> dict[str, tuple[float, Result]]:
     ctx = mp.get_context("spawn")
     procs = max(1, min(procs, len(users)))
     ready, health_ready = ctx.Barrier(procs + 1), ctx.Barrier(procs + 1)
@@ -398,16 +441,15 @@ def _load(port: int, users: list[UserPlan], duration: float, procs: int) -> dict
     for child in children:
         child.start()
     outcome: dict[str, list[tuple[float, Result]]] = {"mix": [], "health": []}
-    ready.wait(timeout=300)  # every user has logged in
-    print(f"driving the mix: {len(users)} users for {duration:.0f} s ...", flush=True)
-    for _ in children:
-        phase, elapsed, result = out.get(timeout=duration + 300)
-        outcome[phase].append((elapsed, result))
-    health_ready.wait(timeout=60)
-    print(f"driving /health: {len(users)} users for {duration:.0f} s ...", flush=True)
-    for _ in children:
-        phase, elapsed, result = out.get(timeout=duration + 300)
-        outcome[phase].append((elapsed, result))
+    ticks: dict[str, tuple[dict[str, int], dict[str, int]]] = {}
+    for phase, barrier in (("mix", ready), ("health", health_ready)):
+        barrier.wait(timeout=300)  # every user has logged in / finished the previous phase
+        print(f"driving {phase}: {len(users)} users for {duration:.0f} s ...", flush=True)
+        before = _cpu_ticks(server_pid)
+        for _ in children:
+            got, elapsed, result = out.get(timeout=duration + 300)
+            outcome[got].append((elapsed, result))
+        ticks[phase] = (before, _cpu_ticks(server_pid))
     for child in children:
         child.join(timeout=30)
     merged: dict[str, tuple[float, Result]] = {}
@@ -420,6 +462,7 @@ def _load(port: int, users: list[UserPlan], duration: float, procs: int) -> dict
             total.login_failures += part.login_failures
             total.client_cpu_s += part.client_cpu_s
         merged[phase] = (max(elapsed for elapsed, _ in parts), total)
+        print(f"{phase}: " + _cpu_report(*ticks[phase], merged[phase][0], total.client_cpu_s))
     return merged
 
 
@@ -434,9 +477,6 @@ def _report(outcome: dict[str, tuple[float, Result]], labels: list[str], args: a
         print(f"  {label:<20} {mix.ok_by_label[label]:>8}")
     print(f"health: {len(health.latencies_ms)} OK responses in {health_seconds:.1f} s")
     print(f"health p95_ms={percentile(health.latencies_ms, 95):.1f}")
-    for name, seconds, result in (("mix", mix_seconds, mix), ("health", health_seconds, health)):
-        share = result.client_cpu_s / seconds / (os.cpu_count() or 1)
-        print(f"load generator CPU during {name}: {result.client_cpu_s:.1f} s ({share:.0%} of the machine)")
     errors = mix.errors + health.errors
     if mix.login_failures:
         print(f"LOGIN FAILURES: {mix.login_failures} of {args.users} virtual users could not log in")
