@@ -375,7 +375,7 @@ def main() -> int:
     server = subprocess.Popen(gunicorn, env=env, cwd=ROOT)
     try:
         _wait_for(port)
-        outcome = _load(port, users, args.duration, args.client_procs, server.pid)
+        outcome = _load(port, users, args.duration, args.client_procs, server.pid, args.database)
     finally:
         server.send_signal(signal.SIGTERM)
         try:
@@ -385,7 +385,7 @@ def main() -> int:
     return _report(outcome, labels, args)
 
 
-def _cpu_ticks(server_pid: int) -> dict[str, int]:
+def _cpu_ticks(server_pid: int, database: str) -> dict[str, int]:
     """Busy CPU ticks so far: the whole machine, gunicorn (master and workers) and PostgreSQL.
 
     Compared before and after a phase, this shows whether something else on the machine was
@@ -398,7 +398,7 @@ def _cpu_ticks(server_pid: int) -> dict[str, int]:
         for stat in Path("/proc").glob("[0-9]*/stat"):
             try:
                 raw = stat.read_text()
-            except OSError:
+            except OSError:  # the process ended while we looked
                 continue
             pid = int(stat.parent.name)
             comm = raw[raw.index("(") + 1 : raw.rindex(")")]
@@ -406,8 +406,15 @@ def _cpu_ticks(server_pid: int) -> dict[str, int]:
             ppid, used = int(rest[1]), int(rest[11]) + int(rest[12])
             if pid == server_pid or ppid == server_pid:
                 ticks["gunicorn"] += used
-            elif comm == "postgres" or comm.startswith("postgres:"):
-                ticks["postgres"] += used
+            elif comm.startswith("postgres"):
+                # Only the backends serving the bench database: they live as long as gunicorn's
+                # persistent connections, so their counters do not vanish mid-phase.
+                try:
+                    cmdline = (stat.parent / "cmdline").read_bytes().decode(errors="replace")
+                except OSError:
+                    continue
+                if f" {database} " in cmdline:
+                    ticks["postgres"] += used
     except (OSError, ValueError):
         return {}
     return ticks
@@ -427,7 +434,7 @@ def _cpu_report(before: dict[str, int], after: dict[str, int], seconds: float, c
 
 
 def _load(
-    port: int, users: list[UserPlan], duration: float, procs: int, server_pid: int
+    port: int, users: list[UserPlan], duration: float, procs: int, server_pid: int, database: str
 ) -> dict[str, tuple[float, Result]]:
     ctx = mp.get_context("spawn")
     procs = max(1, min(procs, len(users)))
@@ -445,11 +452,11 @@ def _load(
     for phase, barrier in (("mix", ready), ("health", health_ready)):
         barrier.wait(timeout=300)  # every user has logged in / finished the previous phase
         print(f"driving {phase}: {len(users)} users for {duration:.0f} s ...", flush=True)
-        before = _cpu_ticks(server_pid)
+        before = _cpu_ticks(server_pid, database)
         for _ in children:
             got, elapsed, result = out.get(timeout=duration + 300)
             outcome[got].append((elapsed, result))
-        ticks[phase] = (before, _cpu_ticks(server_pid))
+        ticks[phase] = (before, _cpu_ticks(server_pid, database))
     for child in children:
         child.join(timeout=30)
     merged: dict[str, tuple[float, Result]] = {}
