@@ -375,7 +375,7 @@ def main() -> int:
     server = subprocess.Popen(gunicorn, env=env, cwd=ROOT)
     try:
         _wait_for(port)
-        outcome = _load(port, users, args.duration, args.client_procs, server.pid, args.database)
+        outcome = _load(port, users, args.duration, args.client_procs, server.pid)
     finally:
         server.send_signal(signal.SIGTERM)
         try:
@@ -385,37 +385,35 @@ def main() -> int:
     return _report(outcome, labels, args)
 
 
-def _cpu_ticks(server_pid: int, database: str) -> dict[str, int]:
+def _cpu_ticks(server_pid: int) -> dict[str, int]:
     """Busy CPU ticks so far: the whole machine, gunicorn (master and workers) and PostgreSQL.
 
-    Compared before and after a phase, this shows whether something else on the machine was
-    competing for the two cores during the run (Linux /proc only; empty elsewhere)."""
+    PostgreSQL counts the postmaster, its live backends and the backends that already ended (the
+    postmaster's reaped-children time), so connections recycled mid-phase are not lost; it covers
+    every database on the server. Compared before and after a phase this shows whether something
+    else was competing for the cores during the run (Linux /proc only; empty elsewhere)."""
     ticks = {"machine": 0, "gunicorn": 0, "postgres": 0}
     try:
         fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
         user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in fields[:8])
         ticks["machine"] = user + nice + system + irq + softirq + steal
+        processes: dict[int, tuple[str, int, list[str]]] = {}
         for stat in Path("/proc").glob("[0-9]*/stat"):
             try:
                 raw = stat.read_text()
             except OSError:  # the process ended while we looked
                 continue
-            pid = int(stat.parent.name)
-            comm = raw[raw.index("(") + 1 : raw.rindex(")")]
             rest = raw[raw.rindex(")") + 2 :].split()
-            ppid, used = int(rest[1]), int(rest[11]) + int(rest[12])
+            processes[int(stat.parent.name)] = (raw[raw.index("(") + 1 : raw.rindex(")")], int(rest[1]), rest)
+        for pid, (comm, ppid, rest) in processes.items():
+            used = int(rest[11]) + int(rest[12])
             if pid == server_pid or ppid == server_pid:
                 ticks["gunicorn"] += used
             elif comm.startswith("postgres"):
-                # Only the backends serving the bench database: they live as long as gunicorn's
-                # persistent connections, so their counters do not vanish mid-phase.
-                try:
-                    cmdline = (stat.parent / "cmdline").read_bytes().decode(errors="replace")
-                except OSError:
-                    continue
-                if f" {database} " in cmdline:
-                    ticks["postgres"] += used
-    except (OSError, ValueError):
+                ticks["postgres"] += used
+                if not processes.get(ppid, ("",))[0].startswith("postgres"):  # the postmaster
+                    ticks["postgres"] += int(rest[13]) + int(rest[14])
+    except (OSError, ValueError, IndexError):
         return {}
     return ticks
 
@@ -428,13 +426,14 @@ def _cpu_report(before: dict[str, int], after: dict[str, int], seconds: float, c
     other = used["machine"] - used["gunicorn"] - used["postgres"] - client_cpu_s
     capacity = seconds * (os.cpu_count() or 1)
     return (
-        f"CPU used of {capacity:.0f} core-seconds: machine {used['machine']:.0f}, gunicorn {used['gunicorn']:.0f}, "
-        f"postgres {used['postgres']:.0f}, load generator {client_cpu_s:.0f}, everything else {max(0.0, other):.0f}"
+        f"CPU used of {capacity:.0f} core-seconds: machine {used['machine']:.0f}, "
+        f"gunicorn {used['gunicorn']:.0f}, postgres (all databases) {used['postgres']:.0f}, "
+        f"load generator {client_cpu_s:.0f}, everything else {max(0.0, other):.0f}"
     )
 
 
 def _load(
-    port: int, users: list[UserPlan], duration: float, procs: int, server_pid: int, database: str
+    port: int, users: list[UserPlan], duration: float, procs: int, server_pid: int
 ) -> dict[str, tuple[float, Result]]:
     ctx = mp.get_context("spawn")
     procs = max(1, min(procs, len(users)))
@@ -452,11 +451,11 @@ def _load(
     for phase, barrier in (("mix", ready), ("health", health_ready)):
         barrier.wait(timeout=300)  # every user has logged in / finished the previous phase
         print(f"driving {phase}: {len(users)} users for {duration:.0f} s ...", flush=True)
-        before = _cpu_ticks(server_pid, database)
+        before = _cpu_ticks(server_pid)
         for _ in children:
             got, elapsed, result = out.get(timeout=duration + 300)
             outcome[got].append((elapsed, result))
-        ticks[phase] = (before, _cpu_ticks(server_pid, database))
+        ticks[phase] = (before, _cpu_ticks(server_pid))
     for child in children:
         child.join(timeout=30)
     merged: dict[str, tuple[float, Result]] = {}
