@@ -315,6 +315,12 @@ def main() -> int:
     parser.add_argument("--admin-url", default="postgres://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--database", default="anju_bench")
     parser.add_argument("--reuse", action="store_true", help="keep an existing bench database (skips the drop)")
+    parser.add_argument(
+        "--redis-url",
+        default="redis://127.0.0.1:6379/3",
+        help="the shared cache, as production runs with it (sessions, permissions); this Redis database "
+        "is flushed first. '' runs without a cache",
+    )
     parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (gthread)")
     parser.add_argument("--worker-class", default="gthread", choices=["gthread", "sync"])
@@ -330,7 +336,12 @@ def main() -> int:
         "ANJU_DEBUG": "0",
         "ANJU_LOG_LEVEL": "WARNING",
         "DJANGO_SETTINGS_MODULE": "anju.settings",
+        "REDIS_URL": args.redis_url,
     }
+    if args.redis_url:
+        import redis
+
+        redis.Redis.from_url(args.redis_url).flushdb()  # the bench's own Redis database only
     if not args.reuse:
         _recreate_database(args.admin_url, args.database)
     anju = [sys.executable, "-m", "anju.manage"]

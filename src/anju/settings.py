@@ -4,7 +4,13 @@ Variables (all optional in development):
 
 ``DATABASE_URL``     PostgreSQL in production (``postgres://user@host:5432/anju``); SQLite under
                      ``ANJU_DATA_DIR`` when unset.
-``REDIS_URL``        enables Celery for background work; without it tasks run inline after commit.
+``REDIS_URL``        a shared Redis (``redis://127.0.0.1:6379/0``): the cache, which then also holds
+                     sessions (``cached_db``) and each user's permissions; Celery uses it for
+                     background work. Without it there is no shared cache: sessions and
+                     permissions are read from the database on every request.
+``ANJU_DB_HEALTH_CHECKS`` ``1`` to test a persistent database connection with a query at the start
+                     of every request (``CONN_HEALTH_CHECKS``); off by default, see docs/deploy.md.
+``ANJU_DB_CONN_MAX_AGE`` seconds a database connection is kept open between requests (default 60).
 ``MQTT_URL``         the device broker (``mqtt://127.0.0.1:1883``).
 ``ANJU_SECRET_KEY``  Django's signing key. Development generates one into ``ANJU_DATA_DIR``.
 ``ANJU_DATA_KEY``    the key that encrypts personal data at rest (a Fernet key, see docs/security.md).
@@ -124,9 +130,16 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------------------------
 if os.environ.get("DATABASE_URL"):
-    DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60)}
+    DATABASES = {
+        "default": dj_database_url.parse(
+            os.environ["DATABASE_URL"], conn_max_age=int(os.environ.get("ANJU_DB_CONN_MAX_AGE", "60"))
+        )
+    }
     DATABASES["default"].setdefault("OPTIONS", {})
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # A health check costs a query on every request that reuses a connection. Off by default: a
+    # connection that died while idle fails that one request and is then replaced. Turn it on where
+    # a proxy or firewall silently drops idle connections.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = _env_flag("ANJU_DB_HEALTH_CHECKS")
 else:
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
@@ -149,6 +162,21 @@ else:
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache ----------------------------------------------------------------------------------------
+# Only a cache every web process shares may hold sessions and permissions: a log-out, an ended
+# occupancy or contract must take effect on every worker at once. So without Redis there is no
+# caching of either (a per-process memory cache would let another worker serve a stale session).
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "anju",
+        }
+    }
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+ANJU_ACCESS_CACHE = bool(REDIS_URL)  # cache each user's Access (anju.core.permissions) in CACHES
 
 # --- Auth -----------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "core.User"

@@ -6,3 +6,8 @@ class CoreConfig(AppConfig):
     name = "anju.core"
     label = "core"
     verbose_name = _("Core")
+
+    def ready(self) -> None:
+        from anju.core import signals
+
+        signals.connect()

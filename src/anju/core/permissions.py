@@ -12,13 +12,27 @@ committee members) and current occupancies (residents):
 
 Views and API endpoints call :meth:`Access.require` (or the decorators in ``anju.web`` and
 ``anju.api``) and then work inside :func:`anju.core.tenancy.community_scope`.
+
+Computing an Access takes 2–6 queries, on every request. When a shared cache is configured
+(``settings.ANJU_ACCESS_CACHE``, i.e. Redis) the result is cached per user and day under a
+*generation* token. Any change to what an Access is built from (memberships, organisations and
+their districts, service contracts, communities, occupancies, a person's linked account) replaces
+the token after its transaction commits (:func:`invalidate_access`, wired to model signals in
+:mod:`anju.core.signals` and called by the bulk writers, which send no signals), so the next request
+of every user recomputes. The day in the key makes date-bounded contracts and occupancies lapse at
+midnight; the TTL bounds anything written behind the application's back.
 """
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
+from django.conf import settings
+from django.core.cache import BaseCache, caches
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -137,9 +151,65 @@ def _communities_for_membership(membership: Membership) -> set[int]:
     return reach & limited if limited else reach
 
 
+ACCESS_CACHE_SECONDS = 300
+_GENERATION_KEY = "access:generation"
+
+
+def _access_cache() -> BaseCache | None:
+    return caches["default"] if getattr(settings, "ANJU_ACCESS_CACHE", False) else None
+
+
+def _replace_generation() -> None:
+    cache = _access_cache()
+    if cache is not None:
+        cache.set(_GENERATION_KEY, uuid.uuid4().hex, timeout=None)
+
+
+def invalidate_access() -> None:
+    """Make every cached :class:`Access` stale once the current transaction commits.
+
+    After the commit, not before: a request that read the old token and the old rows may still store
+    its Access, but under the old token, which nobody reads any more."""
+    if _access_cache() is not None:
+        transaction.on_commit(_replace_generation)
+
+
+def _generation(cache: BaseCache) -> str:
+    token = cache.get(_GENERATION_KEY)
+    if token is None:
+        cache.add(_GENERATION_KEY, uuid.uuid4().hex, timeout=None)
+        token = cache.get(_GENERATION_KEY)
+    return str(token)
+
+
 def access_for(user: User | None) -> Access:
+    """The user's :class:`Access`: from the shared cache when there is one, else computed."""
     if user is None or not user.is_authenticated or not user.is_active:
         return Access(user=None)
+    cache = _access_cache()
+    if cache is None:
+        return _compute_access(user)
+    key = f"access:{_generation(cache)}:{user.pk}:{timezone.localdate().isoformat()}"
+    stored: Any = cache.get(key)
+    if stored is not None:
+        grants, roles, resident_ids = stored
+        return Access(
+            user=user,
+            grants={cid: {Perm(p) for p in perms} for cid, perms in grants.items()},
+            roles={cid: set(names) for cid, names in roles.items()},
+            resident_community_ids=set(resident_ids),
+        )
+    access = _compute_access(user)
+    stored = (
+        {cid: sorted(perms) for cid, perms in access.grants.items()},
+        {cid: sorted(names) for cid, names in access.roles.items()},
+        sorted(access.resident_community_ids),
+    )
+    cache.set(key, stored, timeout=ACCESS_CACHE_SECONDS)
+    return access
+
+
+def _compute_access(user: User) -> Access:
     access = Access(user=user)
     for membership in _active_memberships(user):
         perms = ROLE_PERMISSIONS.get(membership.role, frozenset())

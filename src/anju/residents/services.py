@@ -19,6 +19,7 @@ from anju.core import audit
 from anju.core.crypto import blind_index, seal_id_number, seal_phone
 from anju.core.errors import Conflict, DomainError, for_item
 from anju.core.models import User
+from anju.core.permissions import invalidate_access
 from anju.core.tenancy import community_scope
 from anju.core.validators import normalize_phone, validate_id_number, validate_mobile
 from anju.estates.models import Community, Home
@@ -384,6 +385,7 @@ def bulk_add_occupancies(records: Sequence[NewOccupancy], *, actor: User | None)
     occupancies = [occupancy for occupancy, _ends_on in added]
     with community_scope({o.community_id for o in occupancies}):
         Occupancy.objects.bulk_create(occupancies, batch_size=BULK_BATCH)
+    invalidate_access()  # bulk writes send no signals
     entries = []
     for occupancy, ends_on in added:
         final = audit.snapshot(occupancy)

@@ -19,6 +19,7 @@ from anju.core import audit
 from anju.core.crypto import seal_id_number, seal_phone
 from anju.core.demo.plan import EstatePlan
 from anju.core.models import User
+from anju.core.permissions import invalidate_access
 from anju.core.tenancy import community_scope
 from anju.estates import services as estates
 from anju.estates.models import Building, Community, Home, ParkingSpace, Unit
@@ -214,6 +215,7 @@ class BulkWriter:
             for (_spec, person), user in zip(linked, created, strict=True):
                 person.user = user
             Person.objects.bulk_update([p for _, p in linked], ["user"], batch_size=BATCH)
+            invalidate_access()  # bulk writes send no signals
             audit.record(
                 actor=None,
                 action="demo.bulk_insert",
@@ -239,6 +241,7 @@ class BulkWriter:
         community_id = community.pk
         with transaction.atomic(), community_scope(community_id):
             Occupancy.objects.bulk_create(rows, batch_size=BATCH)
+            invalidate_access()  # bulk writes send no signals
             _summary(community, Occupancy, len(rows))
 
     def vehicles(self, community: Community, plan: EstatePlan, people: list[Person]) -> None:

@@ -1,0 +1,113 @@
+"""The shared-cache copy of each user's Access must never outlive a change that takes access away.
+
+The cache is on only with a shared cache (Redis in production); here a fresh local-memory cache
+stands in for it. Invalidation runs after commit, so the tests run the on-commit callbacks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import pytest
+from django.core.cache import caches
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from anju.core.permissions import access_for
+from anju.core.tenancy import community_scope
+from anju.estates import services as estates
+from anju.estates.models import ServiceContract
+from anju.residents import services as residents
+from anju.residents.models import Occupancy
+
+
+@pytest.fixture
+def shared_cache(settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": f"access-test-{uuid.uuid4().hex}",
+        }
+    }
+    settings.ANJU_ACCESS_CACHE = True
+    yield caches["default"]
+    caches["default"].clear()
+
+
+def test_a_cached_access_costs_no_query_and_equals_the_computed_one(world, shared_cache):
+    manager = world.user("manager_x")
+    first = access_for(manager)
+    with CaptureQueriesContext(connection) as queries:
+        second = access_for(manager)
+    assert len(queries) == 0
+    assert second.grants == first.grants and second.roles == first.roles
+    assert set(second.community_ids()) == {world.a.community.pk, world.c.community.pk}
+
+
+def test_without_a_shared_cache_access_is_computed_every_time(world, settings):
+    settings.ANJU_ACCESS_CACHE = False
+    access_for(world.user("manager_x"))
+    with CaptureQueriesContext(connection) as queries:
+        access_for(world.user("manager_x"))
+    assert len(queries) > 0
+
+
+def test_ending_an_occupancy_takes_effect_on_the_next_request(
+    client, world, shared_cache, django_capture_on_commit_callbacks
+):
+    estate = world.a
+    resident = world.user("resident_a")
+    client.force_login(resident)
+    detail = reverse("portal:home_detail", args=[estate.homes[0].pk])
+    assert client.get(detail).status_code == 200  # the Access is now cached
+    with django_capture_on_commit_callbacks(execute=True), community_scope(estate.community.pk):
+        occupancy = Occupancy.objects.get(home=estate.homes[0], person=estate.people[0])
+        residents.end_occupancy(occupancy, ends_on=timezone.localdate() - dt.timedelta(days=1), actor=None)
+    assert client.get(detail).status_code == 404
+    assert not access_for(resident).is_resident
+
+
+def test_ending_a_service_contract_takes_effect_on_the_next_request(
+    client, world, shared_cache, django_capture_on_commit_callbacks
+):
+    community = world.a.community
+    client.force_login(world.user("manager_x"))
+    homes = reverse("console:homes", args=[community.pk])
+    assert client.get(homes).status_code == 200
+    contract = ServiceContract.objects.get(community=community, company=world.company_x)
+    with django_capture_on_commit_callbacks(execute=True):
+        estates.end_service_contract(contract, ends_on=timezone.localdate() - dt.timedelta(days=1), actor=None)
+    assert client.get(homes).status_code == 404
+
+
+def test_ending_a_membership_takes_effect_on_the_next_request(
+    client, world, shared_cache, django_capture_on_commit_callbacks
+):
+    from anju.core.models import Membership
+    from anju.core.services import end_membership
+
+    client.force_login(world.user("steward"))
+    homes = reverse("console:homes", args=[world.a.community.pk])
+    assert client.get(homes).status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        membership = Membership.objects.get(user=world.user("steward"))
+        end_membership(membership, ends_on=timezone.localdate() - dt.timedelta(days=1), actor=None)
+    assert client.get(homes).status_code == 404
+
+
+def test_a_rolled_back_change_does_not_invalidate(world, shared_cache, django_capture_on_commit_callbacks):
+    from anju.core.permissions import _GENERATION_KEY
+
+    access_for(world.user("manager_x"))
+    token = shared_cache.get(_GENERATION_KEY)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        estates.end_service_contract(
+            ServiceContract.objects.get(community=world.a.community, company=world.company_x),
+            ends_on=timezone.localdate(),
+            actor=None,
+        )
+    assert callbacks  # queued for the commit, not run before it
+    assert shared_cache.get(_GENERATION_KEY) == token
