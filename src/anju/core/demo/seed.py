@@ -47,15 +47,15 @@ class StaffLogin:
 
 
 NAMED_STAFF = (
-    StaffLogin("admin", Role.COMPANY_ADMIN, "anju", description="安居物业 company administrator"),
-    StaffLogin("manager", Role.MANAGER, "anju", description="安居物业 manager (锦绣华庭, 云栖新苑)"),
-    StaffLogin("steward", Role.STEWARD, "anju", (HIGHRISE.code,), "安居物业 steward in 锦绣华庭"),
-    StaffLogin("technician", Role.TECHNICIAN, "anju", description="安居物业 technician"),
-    StaffLogin("guard", Role.GUARD, "anju", (HIGHRISE.code,), "安居物业 guard in 锦绣华庭"),
-    StaffLogin("finance", Role.FINANCE_CLERK, "anju", description="安居物业 finance clerk"),
-    StaffLogin("service", Role.CUSTOMER_SERVICE, "anju", description="安居物业 customer service"),
-    StaffLogin("hexie", Role.MANAGER, "hexie", description="和谐物业 manager (桂花苑)"),
-    StaffLogin("regulator", Role.REGULATOR, "regulator", description="锦华区住建局 regulator (all three)"),
+    StaffLogin("admin", Role.COMPANY_ADMIN, "anju", description="安居物业 公司管理员"),
+    StaffLogin("manager", Role.MANAGER, "anju", description="安居物业 项目经理（锦绣华庭、云栖新苑）"),
+    StaffLogin("steward", Role.STEWARD, "anju", (HIGHRISE.code,), "安居物业 管家（锦绣华庭）"),
+    StaffLogin("technician", Role.TECHNICIAN, "anju", description="安居物业 维修工"),
+    StaffLogin("guard", Role.GUARD, "anju", (HIGHRISE.code,), "安居物业 保安（锦绣华庭）"),
+    StaffLogin("finance", Role.FINANCE_CLERK, "anju", description="安居物业 财务"),
+    StaffLogin("service", Role.CUSTOMER_SERVICE, "anju", description="安居物业 客服"),
+    StaffLogin("hexie", Role.MANAGER, "hexie", description="和谐物业 项目经理（桂花苑）"),
+    StaffLogin("regulator", Role.REGULATOR, "regulator", description="锦华区住建局 监管（三个小区）"),
 )
 # Which company serves which community today (桂花苑 changed from 安居 to 和谐 at the start of 2017).
 CURRENT_COMPANY = {WALKUP.code: "hexie", HIGHRISE.code: "anju", NEW.code: "anju"}
