@@ -8,6 +8,7 @@ services' refusals next to the right field.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,10 @@ from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.formats import localize
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -53,6 +58,14 @@ def _page(request: HttpRequest, template: str, community_id: int, **context: Any
     context.setdefault("community", _community(request))
     context.setdefault("can", _can(request, community_id))
     return render(request, template, context)
+
+
+def home_url_builder(community_id: int) -> Callable[[int], str]:
+    """``console:home`` for many homes of one community, reversed once: reversing per row (or a
+    ``{% url %}`` tag per cell) was a measurable share of the home list and the property map."""
+    sentinel = "987654321"
+    prefix, suffix = reverse("console:home", args=[community_id, int(sentinel)]).rsplit(sentinel, 1)
+    return lambda home_id: f"{prefix}{home_id}{suffix}"
 
 
 # --- Dashboard -------------------------------------------------------------------------------------
@@ -119,6 +132,22 @@ def grid_rows(pmap: property_map.PropertyMap) -> tuple[list[MapColumn], list[tup
     return columns, rows
 
 
+def grid_html(rows: list[tuple[int, list[Any]]], home_url: Callable[[int], str]) -> list[tuple[int, SafeString]]:
+    """Each floor's cells as HTML, every value escaped: a tower has hundreds of cells, and building
+    them in Python costs a fraction of a template loop with a ``{% url %}`` tag per cell."""
+    html = []
+    for floor, slots in rows:
+        cells = [
+            f'<td><a data-home="{c.home_id}" data-value="{escape(c.value)}" style="background: {escape(c.colour)}" '
+            f'href="{escape(home_url(c.home_id))}" title="{escape(c.floor_area)} m²">{escape(c.number)}</a></td>'
+            if c is not None
+            else "<td></td>"
+            for c in slots
+        ]
+        html.append((floor, mark_safe("".join(cells))))  # every part escaped above
+    return html
+
+
 @community_view(Perm.VIEW_REGISTER)
 def property_map_view(request: HttpRequest, community_id: int, building_id: int) -> HttpResponse:
     """The 楼盘表: top floor first, each home coloured by the chosen layer. Two queries whatever
@@ -136,6 +165,7 @@ def property_map_view(request: HttpRequest, community_id: int, building_id: int)
         pmap=pmap,
         columns=columns,
         rows=rows,
+        grid=grid_html(rows, home_url_builder(community_id)),
         legend=legend,
         layers=property_map.layers(),
         total=sum(pmap.counts.values()),
@@ -308,4 +338,25 @@ def homes(request: HttpRequest, community_id: int) -> HttpResponse:
     can = _can(request, community_id)
     owners = current_owner_names([home.pk for home in page]) if can[Perm.VIEW_PEOPLE] else {}
     rows = [(home, owners.get(home.pk, [])) for home in page]
-    return _page(request, "estates/homes.html", community_id, form=form, page=page, rows=rows, can=can)
+    table = home_rows_html(rows, home_url_builder(community_id), show_owners=can[Perm.VIEW_PEOPLE])
+    return _page(request, "estates/homes.html", community_id, form=form, page=page, rows=rows, table=table, can=can)
+
+
+def home_rows_html(
+    rows: list[tuple[Home, list[str]]], home_url: Callable[[int], str], *, show_owners: bool
+) -> SafeString:
+    """The home list's table body, every value escaped: the markup a template loop produced, at a
+    fraction of the cost for 50 rows (one URL reversal, choice labels looked up once)."""
+    uses = {value: str(label) for value, label in Home.Use.choices}
+    statuses = {value: str(label) for value, label in Home.Status.choices}
+    html = []
+    for home, owners in rows:
+        html.append(
+            f'<tr data-home="{home.pk}"><td><a href="{escape(home_url(home.pk))}">{escape(home.label)}</a></td>'
+            f"<td>{escape(localize(home.floor))}</td><td>{escape(localize(home.floor_area))}</td>"
+            f"<td>{escape(uses.get(home.use, home.use))}</td><td>{escape(statuses.get(home.status, home.status))}</td>"
+        )
+        if show_owners:
+            html.append(f"<td data-owners>{escape('、'.join(owners))}</td>")
+        html.append("</tr>")
+    return mark_safe("".join(html))  # every part escaped above
