@@ -111,3 +111,20 @@ def test_a_rolled_back_change_does_not_invalidate(world, shared_cache, django_ca
         )
     assert callbacks  # queued for the commit, not run before it
     assert shared_cache.get(_GENERATION_KEY) == token
+
+
+def test_the_console_switcher_follows_a_renamed_community_and_an_ended_contract(
+    client, world, shared_cache, django_capture_on_commit_callbacks
+):
+    client.force_login(world.user("manager_x"))
+    page = reverse("console:homes", args=[world.a.community.pk])
+    assert "丙小区" in client.get(page).content.decode()  # the switcher lists both of X's communities
+    with django_capture_on_commit_callbacks(execute=True):
+        community_c = world.c.community
+        community_c.name = "丙小区改名"
+        community_c.save(update_fields=["name"])
+    assert "丙小区改名" in client.get(page).content.decode()
+    contract = ServiceContract.objects.get(community=world.c.community, company=world.company_x)
+    with django_capture_on_commit_callbacks(execute=True):
+        estates.end_service_contract(contract, ends_on=timezone.localdate() - dt.timedelta(days=1), actor=None)
+    assert "丙小区改名" not in client.get(page).content.decode()

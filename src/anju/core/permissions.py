@@ -26,9 +26,10 @@ midnight; the TTL bounds anything written behind the application's back.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.cache import BaseCache, caches
@@ -180,6 +181,24 @@ def _generation(cache: BaseCache) -> str:
         cache.add(_GENERATION_KEY, uuid.uuid4().hex, timeout=None)
         token = cache.get(_GENERATION_KEY)
     return str(token)
+
+
+T = TypeVar("T")
+
+
+def cached_with_access(user: User, name: str, compute: Callable[[], T]) -> T:
+    """A value derived only from the rows an :class:`Access` is built from (e.g. the names of the
+    user's communities for the switcher), cached exactly as long as the Access is; computed every
+    time without a shared cache. ``compute`` must return something picklable."""
+    cache = _access_cache()
+    if cache is None:
+        return compute()
+    key = f"access:{_generation(cache)}:{user.pk}:{timezone.localdate().isoformat()}:{name}"
+    value: Any = cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value, timeout=ACCESS_CACHE_SECONDS)
+    return value
 
 
 def access_for(user: User | None) -> Access:

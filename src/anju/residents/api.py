@@ -317,7 +317,7 @@ def _my_occupancies(request: HttpRequest) -> list[Occupancy]:
     rows = (
         Occupancy.objects.current()
         .filter(person__user=current_user(request))
-        .select_related("home__building", "home__unit")
+        .select_related("home__building", "home__unit", "community")
         .order_by("home__community_id", "home_id", "starts_on", "pk")
     )
     by_home: dict[int, Occupancy] = {}
@@ -327,12 +327,12 @@ def _my_occupancies(request: HttpRequest) -> list[Occupancy]:
 
 
 def _my_homes(occupancies: list[Occupancy]) -> list[MyHomeOut]:
-    names = dict(Community.objects.filter(pk__in={o.community_id for o in occupancies}).values_list("pk", "name"))
+    """The occupancies' homes (from :func:`_my_occupancies`, which joins the community for its name)."""
     return [
         MyHomeOut(
             home_id=o.home_id,
             community_id=o.community_id,
-            community_name=names.get(o.community_id, ""),
+            community_name=o.community.name,
             label=o.home.label,
             floor=o.home.floor,
             floor_area=o.home.floor_area,

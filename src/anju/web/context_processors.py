@@ -7,6 +7,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from anju.core.permissions import cached_with_access
 from anju.estates.models import Community
 from anju.web.decorators import request_access
 
@@ -36,9 +37,17 @@ class Navigation:
 
     @cached_property
     def communities(self) -> list[Community]:
+        """Unsaved stand-ins carrying ``pk`` and ``name``: the pairs are cached with the user's Access
+        (a renamed community or a changed contract makes them stale), so console pages skip a query."""
         if not self.community_ids:
             return []
-        return list(Community.objects.filter(pk__in=self.community_ids).only("pk", "name").order_by("name"))
+        ids = self.community_ids
+
+        def names() -> list[tuple[int, str]]:
+            return list(Community.objects.filter(pk__in=ids).order_by("name").values_list("pk", "name"))
+
+        pairs = cached_with_access(self._request.user, "switcher", names)  # type: ignore[arg-type]
+        return [Community(pk=pk, name=name) for pk, name in pairs]
 
     @cached_property
     def is_staff_user(self) -> bool:
