@@ -88,6 +88,9 @@ class Access:
     grants: dict[int, set[Perm]] = field(default_factory=dict)
     roles: dict[int, set[str]] = field(default_factory=dict)
     resident_community_ids: set[int] = field(default_factory=set)
+    # The shared cache's generation token this Access was read or stored under ("" when uncached),
+    # so that values cached alongside it (cached_with_access) need no second look-up of the token.
+    cache_generation: str = field(default="", compare=False)
 
     @property
     def is_staff_user(self) -> bool:
@@ -186,14 +189,15 @@ def _generation(cache: BaseCache) -> str:
 T = TypeVar("T")
 
 
-def cached_with_access(user: User, name: str, compute: Callable[[], T]) -> T:
+def cached_with_access(access: Access, name: str, compute: Callable[[], T]) -> T:
     """A value derived only from the rows an :class:`Access` is built from (e.g. the names of the
     user's communities for the switcher), cached exactly as long as the Access is; computed every
     time without a shared cache. ``compute`` must return something picklable."""
     cache = _access_cache()
-    if cache is None:
+    if cache is None or access.user is None:
         return compute()
-    key = f"access:{_generation(cache)}:{user.pk}:{timezone.localdate().isoformat()}:{name}"
+    generation = access.cache_generation or _generation(cache)
+    key = f"access:{generation}:{access.user.pk}:{timezone.localdate().isoformat()}:{name}"
     value: Any = cache.get(key)
     if value is None:
         value = compute()
@@ -208,7 +212,8 @@ def access_for(user: User | None) -> Access:
     cache = _access_cache()
     if cache is None:
         return _compute_access(user)
-    key = f"access:{_generation(cache)}:{user.pk}:{timezone.localdate().isoformat()}"
+    generation = _generation(cache)
+    key = f"access:{generation}:{user.pk}:{timezone.localdate().isoformat()}"
     stored: Any = cache.get(key)
     if stored is not None:
         grants, roles, resident_ids = stored
@@ -217,8 +222,10 @@ def access_for(user: User | None) -> Access:
             grants={cid: {Perm(p) for p in perms} for cid, perms in grants.items()},
             roles={cid: set(names) for cid, names in roles.items()},
             resident_community_ids=set(resident_ids),
+            cache_generation=generation,
         )
     access = _compute_access(user)
+    access.cache_generation = generation
     stored = (
         {cid: sorted(perms) for cid, perms in access.grants.items()},
         {cid: sorted(names) for cid, names in access.roles.items()},

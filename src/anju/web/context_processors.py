@@ -46,7 +46,7 @@ class Navigation:
         def names() -> list[tuple[int, str]]:
             return list(Community.objects.filter(pk__in=ids).order_by("name").values_list("pk", "name"))
 
-        pairs = cached_with_access(self._request.user, "switcher", names)  # type: ignore[arg-type]
+        pairs = cached_with_access(self._access, "switcher", names)
         return [Community(pk=pk, name=name) for pk, name in pairs]
 
     @cached_property
