@@ -176,7 +176,8 @@ if REDIS_URL:
         }
     }
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
-ANJU_ACCESS_CACHE = bool(REDIS_URL)  # cache each user's Access (anju.core.permissions) in CACHES
+# Cache each user's Access (anju.core.permissions) and account (anju.core.auth) in CACHES.
+ANJU_ACCESS_CACHE = bool(REDIS_URL)
 
 # --- Auth -----------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "core.User"

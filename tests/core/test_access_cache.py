@@ -128,3 +128,44 @@ def test_the_console_switcher_follows_a_renamed_community_and_an_ended_contract(
     with django_capture_on_commit_callbacks(execute=True):
         estates.end_service_contract(contract, ends_on=timezone.localdate() - dt.timedelta(days=1), actor=None)
     assert "丙小区改名" not in client.get(page).content.decode()
+
+
+def test_the_account_behind_a_session_is_read_from_the_cache(client, world, shared_cache):
+    client.force_login(world.user("manager_x"))
+    page = reverse("console:homes", args=[world.a.community.pk])
+    client.get(page)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(page).status_code == 200
+    assert not [q for q in queries if '"core_user"' in q["sql"] and q["sql"].lstrip().startswith("SELECT")]
+
+
+def test_a_changed_password_ends_other_sessions_on_their_next_request(
+    client, world, shared_cache, django_capture_on_commit_callbacks
+):
+    from django.contrib.auth import get_user_model
+
+    client.force_login(world.user("manager_x"))
+    page = reverse("console:homes", args=[world.a.community.pk])
+    assert client.get(page).status_code == 200  # the account is now cached
+    with django_capture_on_commit_callbacks(execute=True):
+        user = get_user_model().objects.get(pk=world.user("manager_x").pk)
+        user.set_password("a-new-password-2")
+        user.save()
+    response = client.get(page)
+    assert response.status_code == 302 and reverse("login") in response["Location"]
+
+
+def test_a_deactivated_account_is_refused_on_its_next_request(
+    client, world, shared_cache, django_capture_on_commit_callbacks
+):
+    from django.contrib.auth import get_user_model
+
+    client.force_login(world.user("resident_a"))
+    page = reverse("portal:home")
+    assert client.get(page).status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        user = get_user_model().objects.get(pk=world.user("resident_a").pk)
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+    response = client.get(page)
+    assert response.status_code == 302 and reverse("login") in response["Location"]

@@ -159,8 +159,13 @@ ACCESS_CACHE_SECONDS = 300
 _GENERATION_KEY = "access:generation"
 
 
-def _access_cache() -> BaseCache | None:
+def shared_cache() -> BaseCache | None:
+    """The cache every web process shares (Redis), or None when there is none: then nothing about
+    permissions or accounts is cached, since a per-process copy could outlive a change."""
     return caches["default"] if getattr(settings, "ANJU_ACCESS_CACHE", False) else None
+
+
+_access_cache = shared_cache
 
 
 def _replace_generation() -> None:

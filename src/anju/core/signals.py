@@ -2,7 +2,8 @@
 
 Every row an :class:`~anju.core.permissions.Access` is computed from is listed here, so a change made
 through a service, the admin or a shell takes effect on the user's next request. Bulk writes send no
-signals; the code that bulk-writes these models calls ``invalidate_access()`` itself.
+signals; the code that bulk-writes these models calls ``invalidate_access()`` itself. Saving or
+deleting a user replaces that user's cached account (:func:`anju.core.auth.invalidate_user`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,12 @@ def _changed(**_kwargs: Any) -> None:
     invalidate_access()
 
 
+def _user_changed(instance: Any, **_kwargs: Any) -> None:
+    from anju.core.auth import invalidate_user
+
+    invalidate_user(instance.pk)
+
+
 def connect() -> None:
     from django.apps import apps
 
@@ -35,7 +42,10 @@ def connect() -> None:
         model = apps.get_model(label)
         post_save.connect(_changed, sender=model, dispatch_uid=f"anju-access-save-{label}")
         post_delete.connect(_changed, sender=model, dispatch_uid=f"anju-access-delete-{label}")
-    from anju.core.models import Membership, Organization
+    from anju.core.models import Membership, Organization, User
+
+    post_save.connect(_user_changed, sender=User, dispatch_uid="anju-user-save")
+    post_delete.connect(_user_changed, sender=User, dispatch_uid="anju-user-delete")
 
     for through in (Membership.communities.through, Organization.districts.through):
         m2m_changed.connect(_changed, sender=through, dispatch_uid=f"anju-access-m2m-{through._meta.label}")
