@@ -169,3 +169,16 @@ def test_a_deactivated_account_is_refused_on_its_next_request(
         user.save(update_fields=["is_active"])
     response = client.get(page)
     assert response.status_code == 302 and reverse("login") in response["Location"]
+
+
+def test_a_renamed_community_shows_on_its_own_pages_at_once(
+    client, world, shared_cache, django_capture_on_commit_callbacks
+):
+    client.force_login(world.user("steward"))  # one community: no switcher, the name stands alone
+    page = reverse("console:homes", args=[world.a.community.pk])
+    assert "甲小区" in client.get(page).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        community = world.a.community
+        community.name = "甲小区新名"
+        community.save(update_fields=["name"])
+    assert "甲小区新名" in client.get(page).content.decode()

@@ -18,7 +18,7 @@ from django.http import HttpRequest
 
 from anju.api.auth import request_access
 from anju.core.errors import NotFound
-from anju.core.permissions import Perm
+from anju.core.permissions import Perm, cached_with_access
 from anju.core.tenancy import community_scope
 from anju.estates.models import Community
 
@@ -29,8 +29,11 @@ ModelT = TypeVar("ModelT", bound=models.Model)
 def scoped(request: HttpRequest, community_id: int, perm: Perm) -> Iterator[Community]:
     """Require ``perm`` in ``community_id`` (404 when the community is not the caller's, 403 when the
     role lacks ``perm``) and run the block inside that community's scope, yielding the community."""
-    request_access(request).require(perm, community_id)
-    community = Community.objects.filter(pk=community_id).first()
+    access = request_access(request)
+    access.require(perm, community_id)
+    community = cached_with_access(
+        access, f"community:{community_id}", lambda: Community.objects.filter(pk=community_id).first(), per_user=False
+    )
     if community is None:
         raise NotFound()
     with community_scope(community_id):

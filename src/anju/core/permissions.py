@@ -194,15 +194,17 @@ def _generation(cache: BaseCache) -> str:
 T = TypeVar("T")
 
 
-def cached_with_access(access: Access, name: str, compute: Callable[[], T]) -> T:
+def cached_with_access(access: Access, name: str, compute: Callable[[], T], *, per_user: bool = True) -> T:
     """A value derived only from the rows an :class:`Access` is built from (e.g. the names of the
-    user's communities for the switcher), cached exactly as long as the Access is; computed every
-    time without a shared cache. ``compute`` must return something picklable."""
+    user's communities for the switcher, or a community's row), cached exactly as long as the Access
+    is; computed every time without a shared cache. ``compute`` must return something picklable;
+    ``per_user=False`` for a value that is the same for every user who may see it."""
     cache = _access_cache()
     if cache is None or access.user is None:
         return compute()
     generation = access.cache_generation or _generation(cache)
-    key = f"access:{generation}:{access.user.pk}:{timezone.localdate().isoformat()}:{name}"
+    owner = access.user.pk if per_user else "all"
+    key = f"access:{generation}:{owner}:{timezone.localdate().isoformat()}:{name}"
     value: Any = cache.get(key)
     if value is None:
         value = compute()

@@ -19,7 +19,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 
 from anju.core.errors import NotFound, PermissionDenied
-from anju.core.permissions import Access, Perm, access_for
+from anju.core.permissions import Access, Perm, access_for, cached_with_access
 from anju.core.tenancy import community_scope
 from anju.estates.models import Community
 
@@ -49,7 +49,9 @@ def community_view(perm: Perm) -> Callable[[View], View]:
             except PermissionDenied:
                 raise DjangoPermissionDenied from None
             request.access = access  # type: ignore[attr-defined]
-            request.community = Community.objects.get(pk=community_id)  # type: ignore[attr-defined]
+            request.community = cached_with_access(  # type: ignore[attr-defined]
+                access, f"community:{community_id}", lambda: Community.objects.get(pk=community_id), per_user=False
+            )
             with community_scope(community_id):
                 return view(request, community_id, *args, **kwargs)
 
