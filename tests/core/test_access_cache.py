@@ -182,3 +182,13 @@ def test_a_renamed_community_shows_on_its_own_pages_at_once(
         community.name = "甲小区新名"
         community.save(update_fields=["name"])
     assert "甲小区新名" in client.get(page).content.decode()
+
+
+def test_with_a_shared_cache_a_warm_property_map_takes_only_its_own_queries(client, world, shared_cache):
+    client.force_login(world.user("manager_x"))
+    page = reverse("console:property_map", args=[world.a.community.pk, world.a.buildings[0].pk])
+    client.get(page)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(page).status_code == 200
+    # the session (database-backed in tests), the building, its homes, their occupancies
+    assert len(queries) <= 4
