@@ -27,7 +27,7 @@ def _my_current_occupancies(request: HttpRequest) -> QuerySet[Occupancy]:
     return (
         Occupancy.objects.current()
         .filter(person__user=request.user)
-        .select_related("community", "home__building", "home__unit", "person")
+        .select_related("community", "home__building", "home__unit")
     )
 
 
