@@ -1,12 +1,13 @@
 """The shared-cache copy of each user's Access must never outlive a change that takes access away.
 
-The cache is on only with a shared cache (Redis in production); here a fresh local-memory cache
-stands in for it. Invalidation runs after commit, so the tests run the on-commit callbacks.
+The cache is on only with a shared cache: Redis, as in production (required in CI). Invalidation
+runs after commit, so the tests run the on-commit callbacks.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import uuid
 
 import pytest
@@ -23,13 +24,30 @@ from anju.estates.models import ServiceContract
 from anju.residents import services as residents
 from anju.residents.models import Occupancy
 
+REDIS_TEST_URL = os.environ.get("ANJU_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+
+
+def _redis_reachable() -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(REDIS_TEST_URL, socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
 
 @pytest.fixture
 def shared_cache(settings):
+    """The real shared cache of production: Redis, under a key prefix of this test's own."""
+    if not _redis_reachable():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Redis is required in CI ({REDIS_TEST_URL})")
+        pytest.skip("Redis is not running")
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "LOCATION": f"access-test-{uuid.uuid4().hex}",
+            "BACKEND": "anju.core.cache.RedisCache",
+            "LOCATION": REDIS_TEST_URL,
+            "KEY_PREFIX": f"anju-test-{uuid.uuid4().hex}",
         }
     }
     settings.ANJU_ACCESS_CACHE = True
