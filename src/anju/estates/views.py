@@ -14,11 +14,10 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.formats import localize
 from django.utils.html import escape
@@ -29,35 +28,14 @@ from django.utils.translation import gettext_lazy
 from anju.core.errors import DomainError
 from anju.core.permissions import Perm
 from anju.estates import property_map, services
-from anju.estates.models import Building, Community, Home, Unit
+from anju.estates.models import Building, Home, Unit
 from anju.residents.models import Occupancy, Person, StewardAssignment
-from anju.web.decorators import community_view, request_access
+from anju.web.console import current_community, permission_flags, render_console
+from anju.web.decorators import community_view
 from anju.web.forms import add_domain_error
 
 HOMES_PER_PAGE = 50
 OWNERSHIP_ROLES = (Occupancy.Role.OWNER, Occupancy.Role.CO_OWNER)
-
-
-def _community(request: HttpRequest) -> Community:
-    return request.community  # type: ignore[attr-defined]
-
-
-def _can(request: HttpRequest, community_id: int) -> dict[str, bool]:
-    """Which permissions the user holds here, for showing only the links and forms they may use."""
-    access = request_access(request)
-    return {perm.value: access.has(perm, community_id) for perm in Perm}
-
-
-def _require(request: HttpRequest, perm: Perm, community_id: int) -> None:
-    """For POSTs that need more than the page itself: the decorator already gave 404 to outsiders."""
-    if not request_access(request).has(perm, community_id):
-        raise DjangoPermissionDenied
-
-
-def _page(request: HttpRequest, template: str, community_id: int, **context: Any) -> HttpResponse:
-    context.setdefault("community", _community(request))
-    context.setdefault("can", _can(request, community_id))
-    return render(request, template, context)
 
 
 def home_url_builder(community_id: int) -> Callable[[int], str]:
@@ -85,7 +63,7 @@ def dashboard(request: HttpRequest, community_id: int) -> HttpResponse:
         "homes_without_steward": homes_total - stewarded,
     }
     statuses = [(value, label, by_status.get(value, 0)) for value, label in Home.Status.choices]
-    return _page(request, "estates/dashboard.html", community_id, figures=figures, statuses=statuses)
+    return render_console(request, "estates/dashboard.html", community_id, figures=figures, statuses=statuses)
 
 
 # --- Buildings and the property map ----------------------------------------------------------------
@@ -96,7 +74,7 @@ def buildings(request: HttpRequest, community_id: int) -> HttpResponse:
     rows = Building.objects.annotate(
         home_count=Count("homes", distinct=True), unit_count=Count("units", distinct=True)
     ).order_by("sort_key", "number")
-    return _page(request, "estates/buildings.html", community_id, buildings=rows)
+    return render_console(request, "estates/buildings.html", community_id, buildings=rows)
 
 
 @dataclass
@@ -157,7 +135,7 @@ def property_map_view(request: HttpRequest, community_id: int, building_id: int)
     pmap = property_map.build_property_map(building, layer_name)
     columns, rows = grid_rows(pmap)
     legend = [(item, pmap.counts.get(item.value, 0)) for item in pmap.layer.legend]
-    return _page(
+    return render_console(
         request,
         "estates/property_map.html",
         community_id,
@@ -232,14 +210,14 @@ def _register_form_view(
         else:
             messages.success(request, _("Saved: %(object)s") % {"object": created})
             return redirect("console:buildings", community_id=community_id)
-    return _page(request, "estates/register_form.html", community_id, form=form, title=title)
+    return render_console(request, "estates/register_form.html", community_id, form=form, title=title)
 
 
 @community_view(Perm.EDIT_REGISTER)
 def building_create(request: HttpRequest, community_id: int) -> HttpResponse:
     def create(data: dict[str, Any]) -> Building:
         return services.create_building(
-            community=_community(request),
+            community=current_community(request),
             number=data["number"],
             name=data["name"],
             floors_above=data["floors_above"],
@@ -335,11 +313,13 @@ def homes(request: HttpRequest, community_id: int) -> HttpResponse:
     form = HomeFilterForm(request.GET or None)
     data = form.cleaned_data if form.is_valid() else {}
     page = Paginator(filter_homes(data), HOMES_PER_PAGE).get_page(request.GET.get("page"))
-    can = _can(request, community_id)
+    can = permission_flags(request, community_id)
     owners = current_owner_names([home.pk for home in page]) if can[Perm.VIEW_PEOPLE] else {}
     rows = [(home, owners.get(home.pk, [])) for home in page]
     table = home_rows_html(rows, home_url_builder(community_id), show_owners=can[Perm.VIEW_PEOPLE])
-    return _page(request, "estates/homes.html", community_id, form=form, page=page, rows=rows, table=table, can=can)
+    return render_console(
+        request, "estates/homes.html", community_id, form=form, page=page, rows=rows, table=table, can=can
+    )
 
 
 def home_rows_html(

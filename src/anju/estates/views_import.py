@@ -14,7 +14,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -22,10 +22,11 @@ from django.views.decorators.http import require_http_methods
 
 from anju.core.errors import DomainError
 from anju.core.permissions import Perm
-from anju.estates.models import Building, Community, ImportBatch
+from anju.estates.models import Building, ImportBatch
 from anju.estates.spreadsheets import commit_import_batch, export_register, upload_import_batch
 from anju.estates.spreadsheets.formats import UnreadableFile, read_file
-from anju.web.decorators import community_view, request_access
+from anju.web.console import current_community, render_console
+from anju.web.decorators import community_view
 
 ALLOWED_SUFFIXES = (".xlsx", ".csv")
 RECENT_BATCHES = 20
@@ -73,17 +74,6 @@ class UploadForm(forms.Form):
         return upload
 
 
-def _community(request: HttpRequest) -> Community:
-    return request.community  # type: ignore[attr-defined]
-
-
-def _page(request: HttpRequest, template: str, community_id: int, **context: Any) -> HttpResponse:
-    access = request_access(request)
-    context.setdefault("community", _community(request))
-    context.setdefault("can", {perm.value: access.has(perm, community_id) for perm in Perm})
-    return render(request, template, context)
-
-
 @community_view(Perm.IMPORT_EXPORT)
 @require_http_methods(["GET", "POST"])
 def import_upload(request: HttpRequest, community_id: int) -> HttpResponse:
@@ -91,14 +81,14 @@ def import_upload(request: HttpRequest, community_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         batch = upload_import_batch(
-            community=_community(request),
+            community=current_community(request),
             original_name=upload.name,
             content=upload.read(),
             actor=request.user,  # type: ignore[arg-type]
         )
         return redirect("console:import_batch", community_id=community_id, batch_id=batch.pk)
     batches = ImportBatch.objects.defer("content").select_related("uploaded_by")[:RECENT_BATCHES]
-    return _page(
+    return render_console(
         request,
         "estates/import.html",
         community_id,
@@ -127,7 +117,7 @@ def import_batch(request: HttpRequest, community_id: int, batch_id: int) -> Http
     counts = batch.counts or {}
     rows = [(label, counts[key]) for key, label in COUNT_LABELS if counts.get(key)]
     imported_buildings = _buildings_in_file(batch) if batch.status == ImportBatch.Status.COMMITTED else []
-    return _page(
+    return render_console(
         request,
         "estates/import_batch.html",
         community_id,
@@ -163,7 +153,7 @@ def export(request: HttpRequest, community_id: int) -> HttpResponse:
     if request.method == "POST" and request.POST.get("format"):
         try:
             exported = export_register(
-                _community(request),
+                current_community(request),
                 fmt=request.POST["format"],
                 kind=request.POST.get("kind", ""),
                 actor=request.user,  # type: ignore[arg-type]
@@ -174,4 +164,4 @@ def export(request: HttpRequest, community_id: int) -> HttpResponse:
         response = HttpResponse(exported.content, content_type=exported.content_type)
         response["Content-Disposition"] = f'attachment; filename="{exported.filename}"'
         return response
-    return _page(request, "estates/export.html", community_id, choices=EXPORT_CHOICES)
+    return render_console(request, "estates/export.html", community_id, choices=EXPORT_CHOICES)

@@ -15,12 +15,11 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -32,10 +31,11 @@ from anju.core.models import Membership, Role, User
 from anju.core.permissions import Perm, access_for
 from anju.core.personal_data import reveal
 from anju.core.validators import normalize_phone
-from anju.estates.models import Building, Community, Home
+from anju.estates.models import Building, Home
 from anju.residents import services
 from anju.residents.models import BuildingLeader, Consent, Occupancy, Person, StewardAssignment, Vehicle
-from anju.web.decorators import community_view, request_access
+from anju.web.console import current_community, permission_flags, render_console, require_permission
+from anju.web.decorators import community_view
 from anju.web.forms import add_domain_error
 
 PEOPLE_PER_PAGE = 50
@@ -46,28 +46,8 @@ _PHONE_LIKE = re.compile(r"^1\d{10}$")
 _ID_LIKE = re.compile(r"^(\d{15}|\d{17}[\dX])$")
 
 
-def _community(request: HttpRequest) -> Community:
-    return request.community  # type: ignore[attr-defined]
-
-
 def _actor(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
-
-
-def _can(request: HttpRequest, community_id: int) -> dict[str, bool]:
-    access = request_access(request)
-    return {perm.value: access.has(perm, community_id) for perm in Perm}
-
-
-def _require(request: HttpRequest, perm: Perm, community_id: int) -> None:
-    if not request_access(request).has(perm, community_id):
-        raise DjangoPermissionDenied
-
-
-def _page(request: HttpRequest, template: str, community_id: int, **context: Any) -> HttpResponse:
-    context.setdefault("community", _community(request))
-    context.setdefault("can", _can(request, community_id))
-    return render(request, template, context)
 
 
 def find_person(community_id: int, text: str) -> Person | None:
@@ -123,11 +103,11 @@ class EndOccupancyForm(forms.Form):
 def home_detail(request: HttpRequest, community_id: int, home_id: int) -> HttpResponse:
     """A home with its register data; its household and the forms only for those who may see people."""
     home = get_object_or_404(Home.objects.with_location(), pk=home_id)
-    can = _can(request, community_id)
+    can = permission_flags(request, community_id)
     add_form = AddOccupancyForm(prefix="add")
     end_form = EndOccupancyForm(prefix="end")
     if request.method == "POST":
-        _require(request, Perm.EDIT_PEOPLE, community_id)
+        require_permission(request, Perm.EDIT_PEOPLE, community_id)
         action = request.POST.get("action")
         if action == "add_occupancy":
             add_form = AddOccupancyForm(request.POST, prefix="add")
@@ -155,7 +135,7 @@ def home_detail(request: HttpRequest, community_id: int, home_id: int) -> HttpRe
         context["vehicles"] = Vehicle.objects.filter(person_id__in=household, removed_on__isnull=True).select_related(
             "person"
         )
-    return _page(request, "residents/home_detail.html", community_id, **context)
+    return render_console(request, "residents/home_detail.html", community_id, **context)
 
 
 def _add_occupancy(request: HttpRequest, home: Home, form: AddOccupancyForm) -> bool:
@@ -168,7 +148,7 @@ def _add_occupancy(request: HttpRequest, home: Home, form: AddOccupancyForm) -> 
                 person = _lookup_person(home.community_id, data["existing"], "existing")
             else:
                 person = services.create_person(
-                    community=_community(request),
+                    community=current_community(request),
                     name=data["name"],
                     phone=data["phone"],
                     id_number=data["id_number"],
@@ -227,7 +207,7 @@ def people(request: HttpRequest, community_id: int) -> HttpResponse:
     for occupancy in current:
         homes.setdefault(occupancy.person_id, []).append(f"{occupancy.home.label} · {occupancy.get_role_display()}")
     rows = [(person, homes.get(person.pk, [])) for person in page]
-    return _page(request, "residents/people.html", community_id, form=form, page=page, rows=rows, query=query)
+    return render_console(request, "residents/people.html", community_id, form=form, page=page, rows=rows, query=query)
 
 
 class PersonForm(forms.Form):
@@ -291,7 +271,7 @@ def person_detail(request: HttpRequest, community_id: int, person_id: int) -> Ht
         "consent": ConsentForm(prefix="consent"),
     }
     if request.method == "POST":
-        _require(request, Perm.EDIT_PEOPLE, community_id)
+        require_permission(request, Perm.EDIT_PEOPLE, community_id)
         action = request.POST.get("action", "")
         form = None
         if action in PERSON_FORMS:
@@ -309,7 +289,7 @@ def person_detail(request: HttpRequest, community_id: int, person_id: int) -> Ht
                 messages.success(request, _("Saved."))
                 return redirect("console:person", community_id=community_id, person_id=person.pk)
     occupancies = person.occupancies.select_related("home__building", "home__unit").order_by("ends_on", "-starts_on")
-    return _page(
+    return render_console(
         request,
         "residents/person_detail.html",
         community_id,
@@ -332,7 +312,7 @@ def person_reveal(request: HttpRequest, community_id: int, person_id: int) -> Ht
         return HttpResponse(_("Choose the mobile or the ID number."), status=400)
     value = reveal(person, field, actor=_actor(request), reason=request.POST.get("reason", ""))  # type: ignore[arg-type]
     template = "residents/_revealed.html" if getattr(request, "htmx", False) else "residents/revealed.html"
-    return _page(request, template, community_id, person=person, field=field, value=value)
+    return render_console(request, template, community_id, person=person, field=field, value=value)
 
 
 # --- Stewards and building leaders -----------------------------------------------------------------
@@ -458,7 +438,7 @@ def stewards(request: HttpRequest, community_id: int) -> HttpResponse:
                     preview = preview_balance(community_id, list(data["stewards"]), data["target"])
                 elif action == "apply_balance":
                     services.auto_balance_stewards(
-                        community=_community(request),
+                        community=current_community(request),
                         stewards=list(data["stewards"]),
                         target=data["target"],
                         actor=_actor(request),
@@ -492,7 +472,7 @@ def stewards(request: HttpRequest, community_id: int) -> HttpResponse:
     unassigned = Home.objects.exclude(
         pk__in=StewardAssignment.objects.filter(ends_on__isnull=True).values("home_id")
     ).count()
-    return _page(
+    return render_console(
         request,
         "residents/stewards.html",
         community_id,
