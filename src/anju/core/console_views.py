@@ -20,6 +20,7 @@ from anju.core.models import AuditEntry
 from anju.core.permissions import Perm
 from anju.core.tenancy import community_scope
 from anju.estates.models import Community, Home, ServiceContract
+from anju.web.console import render_console
 from anju.web.decorators import community_view, request_access
 
 AUDIT_PER_PAGE = 50
@@ -95,13 +96,7 @@ def audit_log(request: HttpRequest, community_id: int) -> HttpResponse:
             entries = entries.filter(at__lt=_start_of(data["date_to"] + dt.timedelta(days=1)))
     page = Paginator(entries.order_by("-at", "-id"), AUDIT_PER_PAGE).get_page(request.GET.get("page"))
     rows = [(entry, readable_diff(entry)) for entry in page]
-    access = request_access(request)
-    can = {perm.value: access.has(perm, community_id) for perm in Perm}
-    return render(
-        request,
-        "core/audit.html",
-        {"community": request.community, "can": can, "form": form, "page": page, "rows": rows},  # type: ignore[attr-defined]
-    )
+    return render_console(request, "core/audit.html", community_id, form=form, page=page, rows=rows)
 
 
 def _start_of(day: dt.date) -> dt.datetime:
