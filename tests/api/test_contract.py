@@ -173,3 +173,13 @@ def test_the_docs_and_schema_are_served_without_a_cdn(client: Client) -> None:
     assert docs.status_code == 200
     html = docs.content.decode()
     assert "/api/v1/openapi.json" in html and "cdn" not in html.lower()
+
+
+@pytest.mark.parametrize("method", ["get", "post", "delete"])
+@pytest.mark.parametrize("path", ["/api/v1/no-such-thing", "/api/v1/communities/1/nope/2", "/api/v2/me"])
+def test_unknown_api_paths_answer_json_404(client, method, path):
+    response = getattr(client, method)(path)
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("application/json")
+    body = response.json()
+    assert body["code"] == "not_found" and body["message"]

@@ -8,7 +8,9 @@ Swagger UI files shipped inside django-ninja (no CDN).
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
 
 from anju.api.auth import signed_in
@@ -47,3 +49,10 @@ _mount()
 def api_docs(request: HttpRequest) -> HttpResponse:
     """Swagger UI for the API, at ``/api/docs``."""
     return api.docs.render_page(request, api)
+
+
+@csrf_exempt
+def unknown_endpoint(request: HttpRequest, rest: str = "") -> JsonResponse:
+    """Any path under ``/api/`` that no operation matches: a JSON 404 like every other API error,
+    not the HTML page a browser would get."""
+    return JsonResponse({"code": "not_found", "message": str(_("Not found, or not yours to see."))}, status=404)
