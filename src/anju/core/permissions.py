@@ -165,11 +165,8 @@ def shared_cache() -> BaseCache | None:
     return caches["default"] if getattr(settings, "ANJU_ACCESS_CACHE", False) else None
 
 
-_access_cache = shared_cache
-
-
 def _replace_generation() -> None:
-    cache = _access_cache()
+    cache = shared_cache()
     if cache is not None:
         cache.set(_GENERATION_KEY, uuid.uuid4().hex, timeout=None)
 
@@ -179,7 +176,7 @@ def invalidate_access() -> None:
 
     After the commit, not before: a request that read the old token and the old rows may still store
     its Access, but under the old token, which nobody reads any more."""
-    if _access_cache() is not None:
+    if shared_cache() is not None:
         transaction.on_commit(_replace_generation)
 
 
@@ -199,7 +196,7 @@ def cached_with_access(access: Access, name: str, compute: Callable[[], T], *, p
     user's communities for the switcher, or a community's row), cached exactly as long as the Access
     is; computed every time without a shared cache. ``compute`` must return something picklable;
     ``per_user=False`` for a value that is the same for every user who may see it."""
-    cache = _access_cache()
+    cache = shared_cache()
     if cache is None or access.user is None:
         return compute()
     generation = access.cache_generation or _generation(cache)
@@ -216,7 +213,7 @@ def access_for(user: User | None) -> Access:
     """The user's :class:`Access`: from the shared cache when there is one, else computed."""
     if user is None or not user.is_authenticated or not user.is_active:
         return Access(user=None)
-    cache = _access_cache()
+    cache = shared_cache()
     if cache is None:
         return _compute_access(user)
     generation = _generation(cache)
