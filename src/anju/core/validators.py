@@ -6,6 +6,7 @@ import re
 from datetime import date
 
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
@@ -61,7 +62,7 @@ def validate_id_number(value: str) -> str:
             code="invalid_id_birth_date",
             params={"digits": number[6:14]},
         ) from None
-    if birth.year < 1900 or birth > date.today():
+    if birth.year < 1900 or birth > timezone.localdate():
         raise ValidationError(
             _("The ID number contains an impossible birth date (%(digits)s)."),
             code="invalid_id_birth_date",
