@@ -1,7 +1,8 @@
 """A small world with named personas, built through the real services.
 
 Two companies (X serves communities A and C, Y serves B), one regulator over district 1 (A and B,
-not C), residents of A and B, and company X's steward, technician and manager. Every tenancy test
+not C), residents of A and B, company X's manager, and its steward, technician, finance clerk and
+guard (all limited to A). Every tenancy test
 asks: does a persona see what is theirs, and is everything else refused?
 """
 
@@ -90,6 +91,8 @@ def build_world() -> World:
         ("manager_y", y, Role.MANAGER, None),
         ("steward", x, Role.STEWARD, [a.community.pk]),
         ("technician", x, Role.TECHNICIAN, [a.community.pk]),
+        ("finance", x, Role.FINANCE_CLERK, [a.community.pk]),
+        ("guard", x, Role.GUARD, [a.community.pk]),
         ("regulator", reg, Role.REGULATOR, None),
     ]:
         users[persona] = create_user(username=persona, password=PASSWORD, display_name=persona, actor=None)

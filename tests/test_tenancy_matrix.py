@@ -11,15 +11,17 @@ and the anonymous visitor is sent to log in (pages) or gets 401 (API). Refusals 
 
 from __future__ import annotations
 
+import importlib
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from anju.core.models import ApiToken, AuditEntry
+from anju.core.models import ApiToken, AuditEntry, Notification
 from anju.core.services import issue_api_token
 from anju.core.tenancy import community_scope
 from anju.estates.models import ImportBatch
@@ -64,9 +66,31 @@ def _walk(patterns: list[Any], prefix: str = "", namespace: str = "") -> list[Ro
     return routes
 
 
+def _machine_endpoints() -> set[str]:
+    """Patterns of the apps' ``public_urlpatterns``: endpoints for devices, door controllers and
+    payment providers, which authenticate the caller themselves (tokens, signatures) rather than by
+    a user's session. Their own tests cover who may call them; this walk covers people."""
+    from django.apps import apps
+
+    patterns: set[str] = set()
+    for config in apps.get_app_configs():
+        if config.name.startswith("anju."):
+            try:
+                module = importlib.import_module(f"{config.name}.urls")
+            except ModuleNotFoundError:
+                continue
+            patterns |= {str(p.pattern) for p in getattr(module, "public_urlpatterns", [])}
+    return patterns
+
+
 def page_routes() -> list[Route]:
+    machine = _machine_endpoints()
     routes = [r for r in _walk(get_resolver().url_patterns) if not r.pattern.startswith(SKIP_PREFIXES)]
-    return [r for r in routes if r.name not in PUBLIC_NAMES and "(?P" not in r.pattern and "^" not in r.pattern]
+    return [
+        r
+        for r in routes
+        if r.name not in PUBLIC_NAMES and r.pattern not in machine and "(?P" not in r.pattern and "^" not in r.pattern
+    ]
 
 
 def _fill(pattern: str, values: dict[str, Any]) -> str:
@@ -101,7 +125,31 @@ def samples(world: World, estate_name: str) -> dict[str, Any]:
         community_id=community_id, uploaded_by=owner, original_name="x.csv", kind="homes"
     )
     values["batch_id"] = batch.pk
+    # A notification of the estate's manager: anybody else reading or marking it gets a 404.
+    values["notification_id"] = Notification.objects.create(recipient=owner, kind="matrix", title="matrix").pk
+    for app_samples in _app_samples():
+        extra = app_samples(world, estate_name)
+        # Two apps naming different objects by one URL parameter would test one app's URL with the
+        # other's id (a 404 that proves nothing): parameter names must be unique across apps.
+        clash = sorted(set(extra) & set(values) - SHARED_PARAMETERS)
+        assert not clash, f"{app_samples.__module__} reuses URL parameter names {clash}: give them app-specific names"
+        values.update({key: value for key, value in extra.items() if key not in values})
     return values
+
+
+# URL parameters several apps use for the same kind of object (any of community A's devices will do).
+SHARED_PARAMETERS = {"device_id"}
+
+
+def _app_samples() -> list[Any]:
+    """Each app's ``tests/<app>/matrix_samples.py`` ``samples(world, estate_name)``: ids of real
+    objects of that estate's community for the URL parameters the app introduces."""
+    here = Path(__file__).resolve().parent
+    found = []
+    for path in sorted(here.glob("*/matrix_samples.py")):
+        module = importlib.import_module(f"tests.{path.parent.name}.matrix_samples")
+        found.append(module.samples)
+    return found
 
 
 def login(client: Client, persona: str, world: World) -> Client:
@@ -123,6 +171,8 @@ FOREIGN = {  # persona -> an estate it has no part in at all
     "regulator": "c",
     "resident_a": "b",
     "resident_b": "a",
+    "finance": "b",
+    "guard": "c",
 }
 
 

@@ -15,8 +15,8 @@ from anju.api.errors import OWN_WRITE, SIGNED_IN, responses
 from anju.api.pagination import Page, PageQuery, paginate
 from anju.api.schemas import Input, local, text
 from anju.api.tenancy import get_or_404
-from anju.core import services
-from anju.core.models import ApiToken
+from anju.core import notifications, services
+from anju.core.models import ApiToken, Notification
 
 router = Router(tags=["tokens"], auth=signed_in())
 
@@ -81,3 +81,62 @@ def revoke_token(request: HttpRequest, token_id: int) -> TokenOut:
     user = current_user(request)
     token = get_or_404(ApiToken, token_id, user=user)
     return TokenOut.of(services.revoke_api_token(token, actor=user))
+
+
+notifications_router = Router(tags=["notifications"], auth=signed_in())
+
+
+class NotificationOut(Schema):
+    id: int
+    kind: str
+    title: str
+    body: str
+    url: str
+    community_id: int | None
+    created_at: dt.datetime
+    read_at: dt.datetime | None
+
+    @classmethod
+    def of(cls, row: Notification) -> NotificationOut:
+        return cls(
+            id=row.pk,
+            kind=row.kind,
+            title=row.title,
+            body=row.body,
+            url=row.url,
+            community_id=row.community_id,
+            created_at=local(row.created_at),  # type: ignore[arg-type]
+            read_at=local(row.read_at),
+        )
+
+
+class NotificationFilter(Schema):
+    unread: bool = Field(False, description="Only notifications not yet read.")
+
+
+class ReadOut(Schema):
+    marked: int
+
+
+@notifications_router.get("/notifications", response=responses(Page[NotificationOut], errors=(*SIGNED_IN, 422)))
+def list_notifications(
+    request: HttpRequest, page: Query[PageQuery], filters: Query[NotificationFilter]
+) -> Page[NotificationOut]:
+    """The caller's notifications, newest first."""
+    rows = Notification.objects.filter(recipient=current_user(request))
+    if filters.unread:
+        rows = rows.filter(read_at__isnull=True)
+    return paginate(rows.order_by("-created_at", "-id"), page, NotificationOut.of)
+
+
+@notifications_router.post("/notifications/{notification_id}/read", response=responses(ReadOut, errors=OWN_WRITE))
+def read_notification(request: HttpRequest, notification_id: int) -> ReadOut:
+    """Mark one of the caller's notifications read. Someone else's is a 404."""
+    user = current_user(request)
+    row = get_or_404(Notification, notification_id, recipient=user)
+    return ReadOut(marked=notifications.mark_read(user, [row.pk]))
+
+
+@notifications_router.post("/notifications/read-all", response=responses(ReadOut, errors=(*SIGNED_IN, 422)))
+def read_all_notifications(request: HttpRequest) -> ReadOut:
+    return ReadOut(marked=notifications.mark_read(current_user(request)))

@@ -186,3 +186,45 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.object_label}"
+
+
+class Notification(models.Model):
+    """An in-app message to one user (see :mod:`anju.core.notifications`). Written in the same
+    transaction as the change it reports; SMS and e-mail copies are sent after commit."""
+
+    recipient = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    # Plain integer, not a foreign key: core must not depend on estates, and a notification is
+    # only ever read by its recipient.
+    community_id = models.BigIntegerField(null=True, blank=True)
+    kind = models.CharField(_("kind"), max_length=64)
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(_("body"), blank=True)
+    url = models.CharField(_("link"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("sent at"), default=timezone.now)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["recipient", "-created_at"], name="notification_inbox"),
+            models.Index(fields=["recipient"], condition=models.Q(read_at__isnull=True), name="notification_unread"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class PeriodicJob(models.Model):
+    """When each periodic job (:mod:`anju.core.periodic`) is next due and how its last run went.
+    ``next_due_at`` is advanced by compare-and-set, which is what lets several schedulers coexist."""
+
+    name = models.CharField(max_length=100, unique=True)
+    next_due_at = models.DateTimeField()
+    last_started_at = models.DateTimeField(null=True, blank=True)
+    last_finished_at = models.DateTimeField(null=True, blank=True)
+    last_handled = models.IntegerField(null=True, blank=True)
+    last_seconds = models.FloatField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return self.name

@@ -51,21 +51,115 @@ class Perm(StrEnum):
     IMPORT_EXPORT = "import_export"
     ASSIGN_STEWARDS = "assign_stewards"
     VIEW_AUDIT = "view_audit"
+    # Work orders: see them; file one on a resident's behalf; dispatch; work jobs; configure
+    # categories, SLAs, routes and maintenance plans.
+    VIEW_WORKORDERS = "view_workorders"
+    FILE_WORKORDERS = "file_workorders"
+    DISPATCH_WORKORDERS = "dispatch_workorders"
+    WORK_WORKORDERS = "work_workorders"
+    MANAGE_WORKORDERS = "manage_workorders"
+    # Billing: see bills, arrears and the ledger; set tariffs; enter meter readings; run bills;
+    # take counter payments; approve refunds, discounts and waivers; publish the accounts.
+    VIEW_BILLING = "view_billing"
+    MANAGE_TARIFFS = "manage_tariffs"
+    ENTER_READINGS = "enter_readings"
+    RUN_BILLS = "run_bills"
+    TAKE_PAYMENTS = "take_payments"
+    APPROVE_REFUNDS = "approve_refunds"
+    PUBLISH_ACCOUNTS = "publish_accounts"
+    # Devices: see devices, telemetry and alarms; register devices and edit rules; act on alarms.
+    VIEW_DEVICES = "view_devices"
+    MANAGE_DEVICES = "manage_devices"
+    HANDLE_ALARMS = "handle_alarms"
+    # Access control: see doors and passes; manage doors and credentials; the guard desk; the log.
+    VIEW_ACCESS = "view_access"
+    MANAGE_ACCESS = "manage_access"
+    GUARD_DESK = "guard_desk"
+    VIEW_ACCESS_LOG = "view_access_log"
+    # Community life.
+    PUBLISH_ANNOUNCEMENTS = "publish_announcements"
+    MODERATE_BOARD = "moderate_board"
+    MANAGE_ACTIVITIES = "manage_activities"
+    MANAGE_POINTS = "manage_points"
+    MANAGE_SURVEYS = "manage_surveys"
 
 
 _ALL = frozenset(Perm)
+# Read-only oversight: what a regulator or an owners' committee member may look at.
+_OVERSIGHT = frozenset({Perm.VIEW_REGISTER, Perm.VIEW_WORKORDERS, Perm.VIEW_BILLING, Perm.VIEW_DEVICES})
 ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
     Role.COMPANY_ADMIN: _ALL,
     Role.MANAGER: _ALL,
-    Role.STEWARD: frozenset({Perm.VIEW_REGISTER, Perm.VIEW_PEOPLE, Perm.EDIT_PEOPLE, Perm.REVEAL_PERSONAL_DATA}),
-    Role.CUSTOMER_SERVICE: frozenset(
-        {Perm.VIEW_REGISTER, Perm.VIEW_PEOPLE, Perm.EDIT_PEOPLE, Perm.REVEAL_PERSONAL_DATA}
+    Role.STEWARD: frozenset(
+        {
+            Perm.VIEW_REGISTER,
+            Perm.VIEW_PEOPLE,
+            Perm.EDIT_PEOPLE,
+            Perm.REVEAL_PERSONAL_DATA,
+            Perm.VIEW_WORKORDERS,
+            Perm.FILE_WORKORDERS,
+            Perm.DISPATCH_WORKORDERS,
+            Perm.VIEW_BILLING,
+            Perm.VIEW_DEVICES,
+            Perm.VIEW_ACCESS,
+            Perm.PUBLISH_ANNOUNCEMENTS,
+            Perm.MODERATE_BOARD,
+            Perm.MANAGE_ACTIVITIES,
+        }
     ),
-    Role.FINANCE_CLERK: frozenset({Perm.VIEW_REGISTER, Perm.VIEW_PEOPLE}),
-    Role.TECHNICIAN: frozenset({Perm.VIEW_REGISTER}),
-    Role.GUARD: frozenset({Perm.VIEW_REGISTER, Perm.VIEW_PEOPLE}),
-    Role.REGULATOR: frozenset({Perm.VIEW_REGISTER}),
-    Role.COMMITTEE_MEMBER: frozenset({Perm.VIEW_REGISTER}),
+    Role.CUSTOMER_SERVICE: frozenset(
+        {
+            Perm.VIEW_REGISTER,
+            Perm.VIEW_PEOPLE,
+            Perm.EDIT_PEOPLE,
+            Perm.REVEAL_PERSONAL_DATA,
+            Perm.VIEW_WORKORDERS,
+            Perm.FILE_WORKORDERS,
+            Perm.DISPATCH_WORKORDERS,
+            Perm.VIEW_BILLING,
+            Perm.VIEW_DEVICES,
+            Perm.PUBLISH_ANNOUNCEMENTS,
+            Perm.MODERATE_BOARD,
+        }
+    ),
+    Role.FINANCE_CLERK: frozenset(
+        {
+            Perm.VIEW_REGISTER,
+            Perm.VIEW_PEOPLE,
+            Perm.VIEW_BILLING,
+            Perm.MANAGE_TARIFFS,
+            Perm.ENTER_READINGS,
+            Perm.RUN_BILLS,
+            Perm.TAKE_PAYMENTS,
+            Perm.PUBLISH_ACCOUNTS,
+        }
+    ),
+    Role.TECHNICIAN: frozenset(
+        {
+            Perm.VIEW_REGISTER,
+            Perm.VIEW_WORKORDERS,
+            Perm.WORK_WORKORDERS,
+            Perm.ENTER_READINGS,
+            Perm.VIEW_DEVICES,
+            Perm.HANDLE_ALARMS,
+            Perm.VIEW_ACCESS,
+        }
+    ),
+    Role.GUARD: frozenset(
+        {
+            Perm.VIEW_REGISTER,
+            Perm.VIEW_PEOPLE,
+            Perm.VIEW_WORKORDERS,
+            Perm.FILE_WORKORDERS,
+            Perm.VIEW_DEVICES,
+            Perm.HANDLE_ALARMS,
+            Perm.VIEW_ACCESS,
+            Perm.GUARD_DESK,
+            Perm.VIEW_ACCESS_LOG,
+        }
+    ),
+    Role.REGULATOR: _OVERSIGHT,
+    Role.COMMITTEE_MEMBER: _OVERSIGHT,
 }
 STAFF_ROLES = frozenset(
     {
@@ -253,3 +347,15 @@ def _compute_access(user: User) -> Access:
             Occupancy.objects.current().filter(person__user=user).values_list("community_id", flat=True)
         )
     return access
+
+
+def staff_with_role(community_id: int, *roles: str) -> list[User]:
+    """The active users who hold one of ``roles`` in ``community_id`` today, through a current
+    membership of the company whose service contract covers it (or a regulator / committee that
+    reaches it): the targets of escalations and duty notifications."""
+    candidates = (
+        User.objects.filter(is_active=True, memberships__role__in=roles).distinct().order_by("pk")
+        if roles
+        else User.objects.none()
+    )
+    return [user for user in candidates if any(access_for(user).has_role(role, community_id) for role in roles)]

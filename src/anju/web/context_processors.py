@@ -54,6 +54,14 @@ class Navigation:
         return self.is_authenticated and self._access.is_staff_user
 
     @cached_property
+    def unread_notifications(self) -> int:
+        if not self.is_authenticated:
+            return 0
+        from anju.core.notifications import unread_count
+
+        return unread_count(self._request.user)  # type: ignore[arg-type]
+
+    @cached_property
     def is_resident(self) -> bool:
         return self.is_authenticated and self._access.is_resident
 

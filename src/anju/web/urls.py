@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from anju.web import password_views, views
+from anju.web import notifications, password_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -13,5 +13,7 @@ urlpatterns = [
     path("password-reset/sent/", password_views.email_reset_sent, name="password_reset_done"),
     path("password-reset/done/", password_views.email_reset_complete, name="password_reset_complete"),
     path("password-reset/<uidb64>/<token>/", password_views.email_reset_confirm, name="password_reset_confirm"),
+    path("notifications/", notifications.inbox, name="notifications"),
+    path("notifications/read-all/", notifications.mark_all_read, name="notifications_read_all"),
     path("portal/", include("anju.web.portal_urls")),
 ]

@@ -18,6 +18,7 @@ from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from anju.core import audit
+from anju.core.demo.hooks import DemoContext, run_demo_steps
 from anju.core.demo.identity import IdentityPool
 from anju.core.demo.plan import ESTATES, HIGHRISE, NEW, SEED, SIZES, WALKUP, EstateKind, EstatePlan, plan_estate
 from anju.core.demo.writers import BulkWriter, ServiceWriter, units_by_key
@@ -397,6 +398,10 @@ def _fix_named_residents(kind: EstateKind, plan: EstatePlan, pool: IdentityPool)
         plan.people[index].account = True
 
 
+# The keys later apps' demo steps use for the three estates (DemoContext.communities).
+WALKUP_KEY, HIGHRISE_KEY, NEW_KEY = "walkup", "highrise", "new"
+
+
 def seed_demo(size: str, *, bulk: bool | None = None, out: Callable[[str], None] = print) -> SeedReport:
     """Seed the demo of ``size`` unless it is already there. ``bulk`` defaults to True for large only."""
     if size not in SIZES:
@@ -406,6 +411,20 @@ def seed_demo(size: str, *, bulk: bool | None = None, out: Callable[[str], None]
     started = time.monotonic()
     seeder = Seeder(size, bulk=size == "large" if bulk is None else bulk, out=out)
     seeder.run()
+    run_demo_steps(
+        DemoContext(
+            size=size,
+            communities={
+                WALKUP_KEY: seeder.communities[WALKUP.code],
+                HIGHRISE_KEY: seeder.communities[HIGHRISE.code],
+                NEW_KEY: seeder.communities[NEW.code],
+            },
+            staff={user.username: user for user in User.objects.filter(username__in=[s.username for s in NAMED_STAFF])},
+            rng=random.Random(f"{SEED}:{size}:apps"),
+            out=out,
+            counts=seeder.counts,
+        )
+    )
     # Fresh planner statistics: right after a bulk load the database would otherwise plan queries
     # for empty tables (nested loops over thousands of rows) until autovacuum catches up.
     with connection.cursor() as cursor:

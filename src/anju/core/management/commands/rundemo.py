@@ -5,7 +5,13 @@ and SIGTERM stop everything at once) and with static files served even when DEBU
 Background work runs beside it through :data:`BACKGROUND_JOBS`: each entry is a management command
 that, when some app provides it, is run again every ``interval`` seconds in its own process, so a slow
 or crashing sweep never takes the web server down. Today no app provides ``runperiodic`` yet; when
-one does, the demo picks it up with no change here (add a device simulator the same way).
+one does, the demo picks it up with no change here.
+
+Devices: when ``MQTT_URL`` is unset and Mosquitto is installed, an embedded broker is started on a
+free local port (configuration, password and ACL files under ``ANJU_DATA_DIR/mqtt``, see
+:class:`anju.devices.embedded.LocalMosquitto`), and the same MQTT path as in production runs
+beside the web server: ``anju ingest`` consumes, ``anju simulate`` publishes the demo's lifts,
+pumps, meters and cameras. With ``MQTT_URL`` set, the demo uses that broker instead.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import subprocess
 import sys
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -32,6 +39,33 @@ class BackgroundJob:
 
 
 BACKGROUND_JOBS = (BackgroundJob("runperiodic", 60.0),)
+# Long-running device processes: restarted after a pause should they exit.
+DEVICE_JOBS = (BackgroundJob("ingest", 5.0), BackgroundJob("simulate", 5.0))
+
+
+def start_device_broker(log: Any) -> Any:
+    """The embedded Mosquitto when no broker is configured; sets the environment the web server and
+    the device processes read (broker URLs, the auth directory, the pid file). None when the demo
+    must run without live devices."""
+    import os
+
+    from django.conf import settings
+
+    from anju.devices import conf
+    from anju.devices.embedded import LocalMosquitto, mosquitto_available
+
+    if conf.mqtt_url():
+        return None
+    if not mosquitto_available():
+        log(_("Mosquitto is not installed: devices will not be live (apt install mosquitto)."))
+        return None
+    broker = LocalMosquitto(Path(settings.DATA_DIR) / "mqtt").start()
+    os.environ["MQTT_URL"] = broker.ingest_url
+    os.environ["ANJU_SIMULATOR_MQTT_URL"] = broker.gateway_url
+    os.environ["ANJU_MQTT_AUTH_DIR"] = str(broker.directory)
+    os.environ["ANJU_MQTT_BROKER_PIDFILE"] = str(broker.pidfile)
+    log(_("Embedded MQTT broker on 127.0.0.1:%(port)s") % {"port": broker.port})
+    return broker
 
 
 class BackgroundRunner:
@@ -78,6 +112,12 @@ class BackgroundRunner:
                 child.kill()
 
 
+def _configured_broker() -> bool:
+    from anju.devices import conf
+
+    return bool(conf.mqtt_url())
+
+
 def _interrupt(signum: int, frame: FrameType | None) -> None:
     """SIGTERM behaves like Ctrl-C, which the development server turns into a clean exit."""
     raise KeyboardInterrupt
@@ -99,7 +139,9 @@ class Command(BaseCommand):
             self.stdout.write(format_logins())
         else:
             self.stdout.write(_("No demo data yet: run “anju seed_demo --size medium” first (make run does)."))
-        background = BackgroundRunner(BACKGROUND_JOBS, self.stdout.write)
+        broker = start_device_broker(self.stdout.write) if demo_present() else None
+        jobs = BACKGROUND_JOBS + (DEVICE_JOBS if broker is not None or _configured_broker() else ())
+        background = BackgroundRunner(jobs, self.stdout.write)
         if background.jobs:
             names = ", ".join(job.command for job in background.jobs)
             self.stdout.write(_("Background work: %(jobs)s") % {"jobs": names})
@@ -124,4 +166,6 @@ class Command(BaseCommand):
                 raise
         finally:
             background.stop()
+            if broker is not None:
+                broker.stop()
         self.stdout.write(_("anju demo stopped."))
