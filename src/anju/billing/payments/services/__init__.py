@@ -1,0 +1,1 @@
+"""Every write of payments: payments and callbacks, refunds, receipts, expenses and statements."""
