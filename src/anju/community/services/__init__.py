@@ -1,0 +1,100 @@
+"""Every write of community life, as ``anju.community.services.<verb_object>``.
+
+The functions live in one module per area (announcements, board, activities, points, surveys) and
+are re-exported here; other apps use the contract ones: :func:`publish_announcement` and
+:func:`withdraw_announcement`.
+"""
+
+from anju.community.services.activities import (
+    add_photo,
+    cancel_activity,
+    cancel_signup,
+    check_in,
+    create_activity,
+    record_volunteer_hours,
+    sign_up,
+    signup_code,
+    signup_from_code,
+)
+from anju.community.services.announcements import (
+    attach_file,
+    mark_read,
+    notify_due_announcements,
+    publish_announcement,
+    read_receipts,
+    set_pinned,
+    visible_to,
+    withdraw,
+    withdraw_announcement,
+)
+from anju.community.services.board import (
+    ban_person,
+    create_post,
+    create_reply,
+    hide_item,
+    lift_ban,
+    mark_reviewed,
+    report_item,
+    restore_item,
+    update_life_settings,
+)
+from anju.community.services.points import (
+    award_points,
+    cancel_redemption,
+    create_reward,
+    decide_hazard_report,
+    hand_over_redemption,
+    redeem_for_fee_discount,
+    redeem_reward,
+    report_hazard,
+    restock_reward,
+    reverse_entry,
+    set_points_rule,
+)
+from anju.community.services.surveys import QuestionSpec, create_survey, satisfaction, submit_response, survey_results
+
+__all__ = [
+    "QuestionSpec",
+    "add_photo",
+    "attach_file",
+    "award_points",
+    "ban_person",
+    "cancel_activity",
+    "cancel_redemption",
+    "cancel_signup",
+    "check_in",
+    "create_activity",
+    "create_post",
+    "create_reply",
+    "create_reward",
+    "create_survey",
+    "decide_hazard_report",
+    "hand_over_redemption",
+    "hide_item",
+    "lift_ban",
+    "mark_read",
+    "mark_reviewed",
+    "notify_due_announcements",
+    "publish_announcement",
+    "read_receipts",
+    "record_volunteer_hours",
+    "redeem_for_fee_discount",
+    "redeem_reward",
+    "report_hazard",
+    "report_item",
+    "restock_reward",
+    "restore_item",
+    "reverse_entry",
+    "satisfaction",
+    "set_pinned",
+    "set_points_rule",
+    "sign_up",
+    "signup_code",
+    "signup_from_code",
+    "submit_response",
+    "survey_results",
+    "update_life_settings",
+    "visible_to",
+    "withdraw",
+    "withdraw_announcement",
+]
