@@ -42,8 +42,14 @@ test-postgres: install
 		ANJU_DATA_DIR=$(CURDIR)/var/test $(BIN)/pytest; \
 	else echo "DATABASE_URL unset: PostgreSQL pass skipped (CI always runs it)"; fi
 
+## make bench: every benchmark, one after another (each needs PostgreSQL; see docs/benchmarks.md).
 bench: install
 	$(BIN)/python bench/api_load.py
+	$(BIN)/python bench/workorders.py
+	$(BIN)/python bench/bill_run.py
+	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/alarms.py
+	$(BIN)/python bench/access.py
 
 clean:
 	rm -rf $(VENV) var build *.egg-info

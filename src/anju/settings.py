@@ -21,6 +21,7 @@ Variables (all optional in development):
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from pathlib import Path
@@ -90,6 +91,14 @@ INSTALLED_APPS = [
     "anju.core",
     "anju.estates",
     "anju.residents",
+    "anju.workorders",
+    "anju.workorders.preventive",
+    "anju.billing",
+    "anju.billing.payments",
+    "anju.devices",
+    "anju.devices.alarms",
+    "anju.access",
+    "anju.community",
     "anju.web",
     "anju.api",
 ]
@@ -178,6 +187,25 @@ if REDIS_URL:
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 # Cache each user's Access (anju.core.permissions) and account (anju.core.auth) in CACHES.
 ANJU_ACCESS_CACHE = bool(REDIS_URL)
+
+# --- Payments -------------------------------------------------------------------------------------
+# Provider credentials (WeChat Pay v3, Alipay) as a JSON object by provider code, read from the file
+# ANJU_PAYMENTS_FILE so that keys stay out of the environment listing; see docs/payments.md.
+# Without it only the sandbox provider is on, which accepts demo money: production must configure
+# the real providers and leave "sandbox" out.
+if os.environ.get("ANJU_PAYMENTS_FILE"):
+    ANJU_PAYMENTS = json.loads(Path(os.environ["ANJU_PAYMENTS_FILE"]).read_text(encoding="utf-8"))
+
+# --- Background work ------------------------------------------------------------------------------
+# Without a broker, background functions run inline after commit and `anju runperiodic` runs the
+# periodic jobs (cron, or the demo's own loop). With REDIS_URL (or ANJU_CELERY_BROKER) the same
+# functions run as Celery tasks and celery beat schedules the periodic jobs (anju/celery.py).
+CELERY_BROKER_URL = os.environ.get("ANJU_CELERY_BROKER", REDIS_URL)
+ANJU_USE_CELERY = bool(CELERY_BROKER_URL) and os.environ.get("ANJU_CELERY", "1") != "0"
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TIMEZONE = "UTC"
 
 # --- Auth -----------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "core.User"

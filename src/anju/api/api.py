@@ -32,6 +32,7 @@ install_error_handlers(api)
 
 
 def _mount() -> None:
+    from anju.core.api import notifications_router
     from anju.core.api import router as tokens_router
     from anju.estates.api import router as register_router
     from anju.residents.api import me_router
@@ -41,6 +42,28 @@ def _mount() -> None:
     api.add_router("", register_router)
     api.add_router("", people_router)
     api.add_router("", tokens_router)
+    api.add_router("", notifications_router)
+
+    from anju.access.api import router as access_router
+    from anju.billing.api import router as billing_router
+    from anju.billing.payments.api import router as payments_router
+    from anju.community.api import router as community_router
+    from anju.devices.alarms.api import router as alarms_router
+    from anju.devices.api import router as devices_router
+    from anju.workorders.api import router as workorders_router
+    from anju.workorders.preventive.api import router as preventive_router
+
+    for router in (
+        workorders_router,
+        preventive_router,
+        billing_router,
+        payments_router,
+        devices_router,
+        alarms_router,
+        access_router,
+        community_router,
+    ):
+        api.add_router("", router)
 
 
 _mount()
