@@ -16,6 +16,7 @@ from anju.community.charts import bar_chart
 from anju.community.models import Question, Response
 from anju.community.services.surveys import QuestionSpec
 from anju.core.errors import Conflict, DomainError
+from anju.core.models import AuditEntry
 from anju.core.tenancy import community_scope
 
 from ..personas import World
@@ -139,3 +140,20 @@ def test_portal_answer_and_console_results(world: World) -> None:
     other = Client()
     other.force_login(world.user("resident_b"))
     assert other.get(url).status_code == 404
+
+
+@pytest.mark.parametrize("anonymous", [True, False])
+def test_an_anonymous_answer_leaves_no_name_or_address_in_the_audit_log(world: World, anonymous: bool) -> None:
+    a = world.a
+    survey = _survey(a.community, per="person", anonymous=anonymous, kind="other", title="垃圾分类意见")
+    _person, user = resident(a.homes[1])
+    client = Client(REMOTE_ADDR="203.0.113.7")
+    client.force_login(user)
+    with community_scope(a.community.pk):
+        posted = {f"q{q}": v for q, v in _answers(survey, 4, 5).items()}
+    response = client.post(f"/portal/community/surveys/{survey.pk}/", {**posted, "home": a.homes[1].pk})
+    assert response.status_code == 302
+    with community_scope(a.community.pk):
+        row = AuditEntry.objects.get(action="survey.respond", object_type="community.response")
+    expected = (None, None) if anonymous else (user.pk, "203.0.113.7")
+    assert (row.actor_id, row.ip_address) == expected

@@ -59,10 +59,14 @@ def entry(
     organization_id: int | None = None,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
+    keep_ip: bool = True,
 ) -> AuditEntry:
     """One audit row, not yet saved. Single writes save it through :func:`record`; bulk services
     build one per record and write them all with ``AuditEntry.objects.bulk_create`` in their
-    transaction, so a thousand homes cost one insert of audit rows, not a thousand."""
+    transaction, so a thousand homes cost one insert of audit rows, not a thousand.
+
+    ``keep_ip=False`` leaves the request's address out, for writes that must not be traceable to a
+    person (an anonymous survey answer)."""
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(obj.pk)
@@ -80,7 +84,7 @@ def entry(
         object_label=object_label,
         before=before,
         after=after,
-        ip_address=current_ip(),
+        ip_address=current_ip() if keep_ip else None,
     )
 
 

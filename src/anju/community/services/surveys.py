@@ -182,12 +182,14 @@ def submit_response(
         for answer in cleaned:
             answer.response = response
         Answer.objects.bulk_create(cleaned)
-        # The audit row names the survey, not the respondent, when the survey is anonymous.
+        # The audit row names the survey, not the respondent (nor their address), when the survey
+        # is anonymous.
         audit.record(
             actor=None if survey.anonymous else actor,
             action="survey.respond",
             obj=response,
             after={"survey": survey.pk, "answers": len(cleaned)},
+            keep_ip=not survey.anonymous,
         )
     return response
 
