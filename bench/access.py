@@ -45,24 +45,14 @@ import argparse
 import datetime as dt
 import os
 import random
-import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-HOST = "127.0.0.1"
+from _setup import start_django
+
 BUILDINGS = 62
 FLOORS = 14
 HOMES_PER_FLOOR_PER_UNIT = 12
 CREDENTIALS = 20_000
-
-
-def fresh_postgres(name: str) -> str:
-    for sql in (f"DROP DATABASE IF EXISTS {name} WITH (FORCE)", f"CREATE DATABASE {name}"):
-        subprocess.run(["psql", "-h", HOST, "-U", "postgres", "-qc", sql], check=True, capture_output=True)
-    return f"postgres://postgres@{HOST}:5432/{name}"
 
 
 def main() -> None:
@@ -73,22 +63,7 @@ def main() -> None:
     parser.add_argument("--decisions", type=int, default=2_000)
     parser.add_argument("--seed", type=int, default=6)
     args = parser.parse_args()
-    data_dir = tempfile.mkdtemp(prefix="access-bench-")
-    if args.sqlite:
-        os.environ.pop("DATABASE_URL", None)
-        os.environ["ANJU_DATA_DIR"] = data_dir
-    else:
-        os.environ["DATABASE_URL"] = fresh_postgres(args.database)
-        os.environ.setdefault("ANJU_DATA_DIR", data_dir)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "anju.settings")
-    os.environ.pop("MQTT_URL", None)
-    sys.path.insert(0, str(ROOT / "src"))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    start_django(database=args.database, sqlite=args.sqlite, prefix="access-bench-")
     rng = random.Random(args.seed)
     print("building the community (untimed) …", flush=True)
     community, cards, doors, allow_list_s = build(rng)
