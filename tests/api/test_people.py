@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.utils import timezone
+
 from anju.core.models import AuditEntry
 from anju.core.tenancy import community_scope
 from anju.core.validators import id_check_character
@@ -196,7 +198,8 @@ def test_household_only_for_a_home_you_live_in(world: World) -> None:
     with community_scope(a):
         own = Occupancy.objects.get(home=home, role="owner")
     steward.post(
-        f"/communities/{a}/occupancies/{own.pk}/end", {"ends_on": (dt.date.today() - dt.timedelta(days=1)).isoformat()}
+        f"/communities/{a}/occupancies/{own.pk}/end",
+        {"ends_on": (timezone.localdate() - dt.timedelta(days=1)).isoformat()},
     )
     assert_error(Api(world, "resident_a").get(f"/me/homes/{home.pk}/household"), 404)
     assert Api(world, "resident_a").get("/me/homes").json() == []

@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.utils import timezone
 
 from anju.core.errors import NotFound, PermissionDenied
 from anju.core.permissions import Perm, access_for
@@ -33,7 +34,7 @@ def test_regulator_sees_its_districts_read_only(world):
 def test_change_of_company_moves_access_and_keeps_history(world):
     community = world.a.community
     contract = ServiceContract.objects.get(community=community, company=world.company_x)
-    today = dt.date.today()
+    today = timezone.localdate()
     estates.end_service_contract(contract, ends_on=today, actor=None)
     estates.start_service_contract(
         community=community, company=world.company_y, fee_model="cost_plus", starts_on=today, actor=None

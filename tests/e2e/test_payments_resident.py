@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.utils import timezone
 
 from anju.billing.payments.services import accounts
 from anju.core.tenancy import community_scope
@@ -52,7 +53,7 @@ def test_resident_pays_a_bill_and_downloads_the_receipt(page, live_server, e2e_w
 
 
 def test_resident_opens_the_published_statement_and_verifies_it(page, live_server, e2e_world):
-    today = dt.date.today()
+    today = timezone.localdate()
     with community_scope(e2e_world.a.community.pk):
         statement = accounts.publish_statement(
             community=e2e_world.a.community,

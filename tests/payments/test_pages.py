@@ -6,6 +6,7 @@ import datetime as dt
 import json
 
 from django.test import Client
+from django.utils import timezone
 
 from anju.billing.models import Bill
 from anju.billing.payments.models import PaymentOrder, RawCallback, Refund, Statement
@@ -116,7 +117,7 @@ def test_counter_refund_and_approval_through_the_console(world: World) -> None:
         refund.refresh_from_db()
         assert refund.status == "approved" and refund.lines == [{"kind": "prepaid", "amount_fen": 2_000}]
     # Publishing and verifying the accounts from the console.
-    today = dt.date.today()
+    today = timezone.localdate()
     clerk.post(
         f"/console/c/{cid}/payments/expenses/",
         {
@@ -146,7 +147,7 @@ def test_resident_sees_and_verifies_the_statement_and_the_home_account(world: Wo
     with community_scope(cid):
         issue_bill(home, 10_000, dt.date(2026, 1, 1))
     clerk = _client(world, "finance")
-    today = dt.date.today()
+    today = timezone.localdate()
     clerk.post(f"/console/c/{cid}/payments/statements/", {"period": "month", "year": today.year, "number": today.month})
     with community_scope(cid):
         statement = Statement.objects.get()
@@ -189,7 +190,7 @@ def test_api_counter_payment_refund_and_statement(world: World) -> None:
         content_type="application/json",
     )
     assert too_much.status_code == 400 and too_much.json()["code"] == "invalid"
-    today = dt.date.today()
+    today = timezone.localdate()
     statement = clerk.post(
         f"/api/v1/communities/{cid}/statements",
         data={"period": "month", "year": today.year, "number": today.month},

@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.utils import timezone
 from django_scopes import ScopeError
 from hypothesis import given
 from hypothesis import strategies as st
@@ -59,7 +60,7 @@ def test_ending_occupancy_keeps_history_and_revokes_resident_access(world):
     assert access_for(user).resident_community_ids == {world.a.community.pk}
     with community_scope(world.a.community.pk):
         occupancy = Occupancy.objects.get(person__user=user)
-    yesterday = dt.date.today() - dt.timedelta(days=1)
+    yesterday = timezone.localdate() - dt.timedelta(days=1)
     services.end_occupancy(occupancy, ends_on=yesterday, actor=None)
     assert access_for(user).resident_community_ids == set()
     with community_scope(world.a.community.pk):
