@@ -6,7 +6,9 @@ import datetime as dt
 
 from django.utils import timezone
 
-from anju.access import services
+from anju.access import services, sync
+from anju.access.models import StaffShift
+from anju.core.tenancy import community_scope
 from tests.personas import World
 
 
@@ -24,7 +26,12 @@ def samples(world: World, estate_name: str) -> dict[str, int]:
     credential = services.ensure_qr_credential(estate.people[0], actor=None)
     delivery = services.register_delivery(community=estate.community, home=estate.homes[0], carrier="邮政", actor=None)
     deny = services.add_deny_entry(community=estate.community, person=estate.people[0], reason="样例", actor=None)
+    with community_scope(estate.community.pk):
+        sync.access_settings(estate.community.pk)  # creates the default shifts
+        shift = StaffShift.objects.filter(ends_at__isnull=True).order_by("pk").first()
+    assert shift is not None
     return {
+        "staff_shift_id": shift.pk,
         "visitor_pass_id": visitor_pass.pk,
         "credential_id": credential.pk,
         "delivery_id": delivery.pk,

@@ -23,12 +23,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from anju.access import signing, sync, tokens
-from anju.access.models import Controller, Credential, DenyEntry, Door, SigningKey, StaffShift, VisitorPass
+from anju.access.models import Controller, Credential, DenyEntry, Door, SigningKey, VisitorPass
 from anju.access.rules import DoorKind
 from anju.core import audit
 from anju.core.crypto import encrypt
 from anju.core.errors import Conflict, DomainError, NotFound
-from anju.core.models import Role, User
+from anju.core.models import User
 from anju.core.permissions import STAFF_ROLES, access_for
 from anju.core.tenancy import community_scope, scopes_disabled
 from anju.estates.models import Building, Community, Unit
@@ -422,49 +422,6 @@ def end_lapsed_credentials(community_id: int, *, actor: User | None = None) -> i
     return ended
 
 
-# --- Staff shifts --------------------------------------------------------------------------------------
-
-
-@transaction.atomic
-def set_staff_shift(
-    *,
-    community: Community,
-    role: str,
-    door_kinds: list[str],
-    start_time: dt.time,
-    end_time: dt.time,
-    weekdays: int = 0b1111111,
-    actor: User | None,
-) -> StaffShift:
-    """Replace the door rights of a staff role (the old shifts end now and stay as history)."""
-    if role not in Role.values or role not in {str(r) for r in STAFF_ROLES}:
-        raise DomainError(_("Choose a staff role."), field="role")
-    kinds = sorted(set(door_kinds))
-    if not kinds or any(kind not in DoorKind.__members__.values() for kind in kinds):
-        raise DomainError(_("Choose at least one kind of door."), field="door_kinds")
-    if not 0 < weekdays < 128:
-        raise DomainError(_("Choose at least one weekday."), field="weekdays")
-    now = timezone.now()
-    with community_scope(community.pk):
-        sync.access_settings(community.pk)
-        StaffShift.objects.filter(community=community, role=role, ends_at__isnull=True).update(ends_at=now)
-        shift = StaffShift.objects.create(
-            community=community,
-            role=role,
-            door_kinds=kinds,
-            weekdays=weekdays,
-            start_time=start_time,
-            end_time=end_time,
-            starts_at=now,
-        )
-        staff_keys = Credential.objects.filter(user__isnull=False, ended_at__isnull=True).values_list(
-            "lookup_key", flat=True
-        )
-        sync.refresh_allow_list(community.pk, keys=list(staff_keys))
-    audit.record(actor=actor, action="access.shift.set", obj=shift, after=audit.snapshot(shift))
-    return shift
-
-
 # --- Deny list -----------------------------------------------------------------------------------------
 
 
@@ -558,22 +515,24 @@ def rotate_signing_key(*, community: Community, actor: User | None) -> SigningKe
     return key
 
 
+# What a manager may change in AccessSettings, and the bounds (inclusive) of each.
+SETTINGS_LIMITS = {
+    "log_retention_days": (1, 3650),
+    "qr_lifetime_seconds": (15, 600),
+    "denial_alarm_threshold": (2, 100),
+    "denial_alarm_window_minutes": (1, 1440),
+}
+
+
 @transaction.atomic
 def update_access_settings(*, community: Community, actor: User | None, **changes: Any) -> Any:
-    allowed = {"log_retention_days", "qr_lifetime_seconds", "denial_alarm_threshold", "denial_alarm_window_minutes"}
-    if set(changes) - allowed:
+    if set(changes) - set(SETTINGS_LIMITS):
         raise DomainError(_("These settings cannot be changed here."))
-    limits = {
-        "log_retention_days": (1, 3650),
-        "qr_lifetime_seconds": (15, 600),
-        "denial_alarm_threshold": (2, 100),
-        "denial_alarm_window_minutes": (1, 1440),
-    }
     with community_scope(community.pk):
         row = sync.access_settings(community.pk)
         before = audit.snapshot(row, list(changes))
         for name, value in changes.items():
-            low, high = limits[name]
+            low, high = SETTINGS_LIMITS[name]
             if not isinstance(value, int) or not low <= value <= high:
                 raise DomainError(
                     _("Enter a whole number from %(low)d to %(high)d.") % {"low": low, "high": high}, field=name
@@ -597,3 +556,4 @@ from anju.access.passes import (  # noqa: E402,F401
     register_walk_in,
     revoke_visitor_pass,
 )
+from anju.access.shifts import end_staff_shift, set_staff_shift  # noqa: E402,F401

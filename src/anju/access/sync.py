@@ -64,7 +64,7 @@ def access_settings(community_id: int) -> AccessSettings:
 
 
 ALL_KINDS = ("gate", "building", "unit", "garage", "lift_floor")
-# Staff door rights out of the box (a manager changes them on the doors page): guards and managers
+# Staff door rights out of the box (a manager changes them on the staff shifts page): guards and managers
 # everywhere at any hour; technicians and stewards on duty hours; the office staff through the gates.
 DEFAULT_SHIFTS: list[tuple[str, tuple[str, ...], dt.time, dt.time]] = [
     ("guard", ALL_KINDS, dt.time(0, 0), dt.time(0, 0)),

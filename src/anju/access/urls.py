@@ -3,7 +3,7 @@ under ``/portal/access/``) and the endpoints controllers and visitors use (site 
 
 from django.urls import URLPattern, path
 
-from anju.access import controller_views, views_console, views_portal
+from anju.access import controller_views, views_console, views_portal, views_settings
 
 C = "c/<int:community_id>/access/"
 
@@ -14,6 +14,9 @@ console_urlpatterns: list[URLPattern] = [
     path(C + "passes/", views_console.passes, name="access_passes"),
     path(C + "log/", views_console.log, name="access_log"),
     path(C + "guard/", views_console.guard_desk, name="access_guard"),
+    path(C + "settings/", views_settings.access_settings, name="access_settings"),
+    path(C + "shifts/", views_settings.shifts, name="access_shifts"),
+    path(C + "shifts/<int:staff_shift_id>/", views_settings.shift_detail, name="access_shift"),
 ]
 portal_urlpatterns: list[URLPattern] = [
     path("", views_portal.my_qr, name="access_qr"),
