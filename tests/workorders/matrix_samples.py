@@ -7,7 +7,7 @@ from typing import Any
 
 from anju.core.tenancy import community_scope
 from anju.workorders import services
-from anju.workorders.models import FollowUp, WorkOrderPhoto
+from anju.workorders.models import Category, FollowUp, WorkOrderPhoto
 from tests.personas import World
 
 from .helpers import upload
@@ -32,4 +32,10 @@ def samples(world: World, estate_name: str) -> dict[str, Any]:
         follow_up, _created = FollowUp.objects.get_or_create(
             order=order, defaults={"community": community, "reason": "sample", "due_on": order.created_at.date()}
         )
-    return {"order_id": order.pk, "photo_id": photo.pk if photo else 0, "follow_up_id": follow_up.pk}
+        category = Category.objects.get(code="other")
+    return {
+        "order_id": order.pk,
+        "photo_id": photo.pk if photo else 0,
+        "follow_up_id": follow_up.pk,
+        "workorder_category_id": category.pk,
+    }

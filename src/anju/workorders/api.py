@@ -42,8 +42,11 @@ from anju.workorders.schemas import (
     ReasonIn,
     TransferIn,
 )
+from anju.workorders.settings_api import add_settings_routes
 
 router = Router(tags=["workorders"])
+# First: ``/workorders/{order_id}`` below would otherwise take ``settings`` for an order id.
+add_settings_routes(router)
 
 BOARD_CARDS = 20
 

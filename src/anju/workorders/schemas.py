@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 
 from ninja import Field, Schema
+from pydantic import StringConstraints, model_validator
 
-from anju.api.schemas import Input, ObjectId, local, text
-from anju.workorders.models import Kind, Priority, WorkOrder, WorkOrderEvent
+from anju.api.schemas import Input, ObjectId, Patch, local, text
+from anju.core.models import User
+from anju.workorders.models import (
+    Category,
+    DispatchMode,
+    Kind,
+    Priority,
+    SlaPolicy,
+    TechnicianProfile,
+    WorkingCalendar,
+    WorkOrder,
+    WorkOrderEvent,
+)
+
+# A category's skill, as the model's SlugField takes it.
+SLUG = r"^[-a-zA-Z0-9_]*$"
 
 
 class CategoryOut(Schema):
@@ -235,3 +250,158 @@ class FollowUpOut(Schema):
 class FollowUpDoneIn(Input):
     outcome: Annotated[str, text(2000, min_length=1)]
     resident_satisfied: bool | None = None
+
+
+# --- Settings (mirroring the console's settings page) ------------------------------------------------
+
+
+class RulesOut(Schema):
+    auto_confirm_days: int
+    dispute_days: int
+    low_rating_max: int
+    follow_up_sample_percent: int
+
+
+class RulesPatch(Patch):
+    auto_confirm_days: int | None = Field(None, ge=1, le=60)
+    dispute_days: int | None = Field(None, ge=1, le=90)
+    low_rating_max: int | None = Field(None, ge=1, le=5)
+    follow_up_sample_percent: int | None = Field(None, ge=0, le=100)
+
+
+class CalendarOut(Schema):
+    id: int
+    name: str
+    weekdays: list[int] = Field(description="0 = Monday … 6 = Sunday.")
+    starts_at: dt.time
+    ends_at: dt.time
+    holidays: list[str]
+    extra_workdays: list[str]
+
+    @classmethod
+    def of(cls, calendar: WorkingCalendar) -> CalendarOut:
+        return cls(
+            id=calendar.pk,
+            name=calendar.name,
+            weekdays=list(calendar.weekdays or []),
+            starts_at=calendar.starts_at,
+            ends_at=calendar.ends_at,
+            holidays=list(calendar.holidays or []),
+            extra_workdays=list(calendar.extra_workdays or []),
+        )
+
+
+class CategorySettingsOut(Schema):
+    id: int
+    code: str
+    name: str
+    dispatch_mode: str
+    default_priority: str
+    skill: str
+    calendar_id: int | None
+    paid_by_default: bool
+    active: bool
+
+    @classmethod
+    def of(cls, category: Category) -> CategorySettingsOut:
+        return cls(
+            id=category.pk,
+            code=category.code,
+            name=category.name,
+            dispatch_mode=category.dispatch_mode,
+            default_priority=category.default_priority,
+            skill=category.skill,
+            calendar_id=category.calendar_id,
+            paid_by_default=category.paid_by_default,
+            active=category.active,
+        )
+
+
+class CategoryPatch(Input):
+    """Omit a field to keep it. ``null`` is refused, except ``calendar_id: null``, which makes the
+    category's deadlines run around the clock."""
+
+    dispatch_mode: DispatchMode | None = None
+    default_priority: Priority | None = None
+    skill: Annotated[str, StringConstraints(strip_whitespace=True, max_length=40, pattern=SLUG)] | None = None
+    calendar_id: ObjectId | None = None
+    paid_by_default: bool | None = None
+    active: bool | None = Field(None, description="Offered when reporting.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_nulls(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            nulls = sorted(key for key, value in data.items() if value is None and key != "calendar_id")
+            if nulls:
+                raise ValueError(f"omit a field to leave it unchanged instead of sending null: {', '.join(nulls)}")
+        return data
+
+    def changes(self) -> dict[str, Any]:
+        return self.model_dump(exclude_unset=True)
+
+
+class SlaPolicyOut(Schema):
+    id: int
+    category_id: int | None = Field(description="Empty: every category without its own policy.")
+    category_code: str | None
+    priority: str
+    response_minutes: int
+    resolution_minutes: int
+    effective_from: dt.datetime
+    in_force: bool = Field(description="The policy a new order of this category and priority gets now.")
+
+    @classmethod
+    def of(cls, policy: SlaPolicy, *, in_force: bool) -> SlaPolicyOut:
+        return cls(
+            id=policy.pk,
+            category_id=policy.category_id,
+            category_code=policy.category.code if policy.category_id else None,  # type: ignore[union-attr]
+            priority=policy.priority,
+            response_minutes=policy.response_minutes,
+            resolution_minutes=policy.resolution_minutes,
+            effective_from=local(policy.effective_from),  # type: ignore[arg-type]
+            in_force=in_force,
+        )
+
+
+class SlaPolicyIn(Input):
+    category_id: ObjectId | None = Field(None, description="Omit for every category.")
+    priority: Priority
+    response_minutes: int = Field(ge=1, le=60 * 24 * 90, description="On site within (minutes).")
+    resolution_minutes: int = Field(ge=1, le=60 * 24 * 365, description="Resolved within (minutes).")
+
+
+class TechnicianSettingsOut(Schema):
+    user_id: int
+    name: str
+    has_profile: bool = Field(description="Without a profile a technician takes any category anywhere.")
+    skills: list[str]
+    building_ids: list[int]
+    on_duty: bool
+
+    @classmethod
+    def of(cls, user: User, profile: TechnicianProfile | None) -> TechnicianSettingsOut:
+        return cls(
+            user_id=user.pk,
+            name=str(user),
+            has_profile=profile is not None,
+            skills=list(profile.skills) if profile else [],
+            building_ids=list(profile.building_ids) if profile else [],
+            on_duty=profile.on_duty if profile else True,
+        )
+
+
+class TechnicianIn(Input):
+    user_id: ObjectId
+    skills: list[Annotated[str, text(40)]] = Field(default_factory=list, max_length=20)
+    building_ids: list[ObjectId] = Field(default_factory=list, max_length=200)
+    on_duty: bool = True
+
+
+class WorkOrderSettingsOut(Schema):
+    rules: RulesOut
+    categories: list[CategorySettingsOut]
+    sla_policies: list[SlaPolicyOut]
+    calendars: list[CalendarOut]
+    technicians: list[TechnicianSettingsOut]
