@@ -264,6 +264,30 @@ def test_the_rounds_page_shows_any_day_and_the_missed_ones(world, patrol) -> Non
     assert today.status_code == 200 and f'data-round="{upcoming.pk}" data-state' not in today.content.decode()
 
 
+def test_a_night_round_begun_yesterday_and_still_open_is_on_todays_list(world, live_patrol) -> None:
+    """A 22:00-02:00 round seen at 00:10 belongs to yesterday's schedule, yet it is what the guard is
+    walking now: today's page and today's API list show it. (The round is moved to yesterday in the
+    database so the case holds whatever hour the suite runs.)"""
+    _patrol, round_ = live_patrol
+    cid = world.a.community.pk
+    today = timezone.localdate()
+    with community_scope(cid):
+        Round.objects.filter(pk=round_.pk).update(day=today - dt.timedelta(days=1))
+    guard = client_for(world, "guard")
+    page = guard.get(reverse("console:preventive_rounds", args=[cid])).content.decode()
+    assert f'data-round="{round_.pk}"' in page
+    tomorrow = guard.get(reverse("console:preventive_rounds", args=[cid]), {"day": str(today + dt.timedelta(days=1))})
+    assert f'data-round="{round_.pk}"' not in tomorrow.content.decode()
+    _, secret = issue_api_token(user=world.user("guard"), name="phone", actor=world.user("guard"))
+    listed = Client().get(f"/api/v1/communities/{cid}/preventive/rounds", HTTP_AUTHORIZATION=f"Bearer {secret}")
+    assert [r["id"] for r in listed.json()["items"]] == [round_.pk]
+    with community_scope(cid):
+        Round.objects.filter(pk=round_.pk).update(window_ends_at=timezone.now() - dt.timedelta(minutes=1))
+    assert (
+        f'data-round="{round_.pk}"' not in guard.get(reverse("console:preventive_rounds", args=[cid])).content.decode()
+    )
+
+
 def test_plan_page_changes_the_schedule_from_a_day_and_pauses(world, patrol) -> None:
     cid = world.a.community.pk
     url = reverse("console:preventive_plan", args=[cid, patrol.plan.pk])

@@ -85,12 +85,12 @@ class RoundsQuery(Schema):
 def list_rounds(
     request: HttpRequest, community_id: int, filters: Query[RoundsQuery], page: Query[PageQuery]
 ) -> Page[RoundOut]:
-    """The rounds of one local day (cancelled ones left out), in window order."""
+    """The rounds of one local day (cancelled ones left out), in window order; today's include a
+    night round begun yesterday that is still open."""
     day = filters.day or timezone.localdate()
     with scoped(request, community_id, Perm.VIEW_WORKORDERS):
         rows = (
-            Round.objects.filter(day=day)
-            .exclude(state=Round.State.CANCELLED)
+            Round.objects.of_day(day, timezone.now())
             .select_related("plan", "route")
             .order_by("window_starts_at", "pk")
         )

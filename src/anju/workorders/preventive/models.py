@@ -190,6 +190,15 @@ class RoundQuerySet(models.QuerySet["Round"]):
     def open(self) -> RoundQuerySet:
         return self.filter(state__in=(Round.State.SCHEDULED, Round.State.IN_PROGRESS))
 
+    def of_day(self, day: dt.date, now: dt.datetime) -> RoundQuerySet:
+        """The rounds of local ``day``, cancelled ones left out. On today's list, a night round that
+        began yesterday and is still open (22:00-02:00 seen at 00:10) is listed too: it is what
+        the guard is walking now."""
+        rounds = Q(day=day)
+        if day == timezone.localdate(now):
+            rounds |= Q(day__lt=day, window_starts_at__lte=now, window_ends_at__gt=now)
+        return self.filter(rounds).exclude(state=Round.State.CANCELLED)
+
 
 class Round(models.Model):
     """One walk of a route on one local day, as its schedule version planned it."""

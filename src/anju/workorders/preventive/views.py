@@ -57,8 +57,7 @@ def rounds(request: HttpRequest, community_id: int) -> HttpResponse:
     today = timezone.localdate(now)
     day = _parse_day(request.GET.get("day", "")) or today
     todays = list(
-        Round.objects.filter(day=day)
-        .exclude(state=Round.State.CANCELLED)
+        Round.objects.of_day(day, now)
         .select_related("plan", "route", "assignee")
         .order_by("window_starts_at", "pk")
     )
