@@ -10,9 +10,10 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
+from django.utils import timezone
 
 from anju.billing.payments.models import Statement
-from anju.billing.payments.services import accounts, payments, refunds
+from anju.billing.payments.services import accounts, payments, refund_payouts, refunds
 from anju.billing.payments.services.accounts import statement_digest
 from anju.core.errors import Conflict, DomainError
 from anju.core.tenancy import community_scope
@@ -32,7 +33,8 @@ def _quarter_with_money(world: World) -> Statement:
     paid = payments.take_counter_payment(home=home, amount_fen=35_000, method="cash", actor=clerk)
     refund = refunds.request_refund(order=paid, amount_fen=5_000, reason="overpaid", actor=clerk)
     refunds.approve_refund(refund, actor=manager)
-    today = dt.date.today()
+    refund_payouts.record_counter_payout(refund, method="cash", actor=clerk)
+    today = timezone.localdate()
     accounts.record_expense(
         community=community, category="cleaning", amount_fen=8_000, spent_on=today, description="保洁", actor=clerk
     )
@@ -53,8 +55,6 @@ def _quarter_with_money(world: World) -> Statement:
 
 
 def _this_quarter() -> tuple[int, int]:
-    from django.utils import timezone
-
     today = timezone.localdate()
     return today.year, (today.month - 1) // 3 + 1
 
@@ -93,7 +93,7 @@ def test_cost_plus_statement_shows_remuneration(world: World) -> None:
             community=world.a.community,
             category="remuneration",
             amount_fen=4_200,
-            spent_on=dt.date.today(),
+            spent_on=timezone.localdate(),
             description="酬金",
             actor=world.user("finance"),
         )
@@ -166,7 +166,7 @@ def test_later_postings_do_not_break_an_earlier_statement(world: World) -> None:
             community=world.a.community,
             category="greenery",
             amount_fen=700,
-            spent_on=dt.date.today(),
+            spent_on=timezone.localdate(),
             description="绿化",
             actor=world.user("finance"),
         )
@@ -187,7 +187,7 @@ def test_expense_and_income_refusals(world: World) -> None:
                 community=world.a.community,
                 category="yachts",
                 amount_fen=1,
-                spent_on=dt.date.today(),
+                spent_on=timezone.localdate(),
                 description="x",
                 actor=clerk,
             )
@@ -198,7 +198,7 @@ def test_expense_and_income_refusals(world: World) -> None:
                 kind="advertising",
                 amount_fen=100,
                 cost_fen=101,
-                received_on=dt.date.today(),
+                received_on=timezone.localdate(),
                 description="x",
                 actor=clerk,
             )

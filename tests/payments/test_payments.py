@@ -11,7 +11,7 @@ from anju.billing import ledger
 from anju.billing.models import Account, Bill
 from anju.billing.payments.models import PaymentOrder, RawCallback, Receipt, Refund
 from anju.billing.payments.providers import override_provider
-from anju.billing.payments.services import callbacks, payments, refunds
+from anju.billing.payments.services import callbacks, payments, refund_payouts, refunds
 from anju.billing.payments.services.allocation import prepaid_of
 from anju.core.errors import Conflict, DomainError, PermissionDenied
 from anju.core.tenancy import community_scope
@@ -181,11 +181,17 @@ def test_refund_needs_a_second_person_and_reverses_exactly(world: World, home) -
         assert (jan.paid_fen, feb.paid_fen, feb.status) == (10_000, 7_000, "partial")
         assert prepaid_of(home.pk) == 0
         assert ledger.balance_fen(Account.RECEIVABLE, home_id=home.pk) == 3_000
-        assert ledger.balance_fen(Account.CASH) == 17_000
+        # Approved, not yet paid out: the cash is still in the drawer and the payer is owed 8,000.
+        assert ledger.balance_fen(Account.CASH) == 25_000
+        assert ledger.balance_fen(Account.REFUNDS_PAYABLE) == -8_000
         order.refresh_from_db()
         assert order.refunded_fen == 8_000
         with pytest.raises(Conflict):
             refunds.approve_refund(refund, actor=world.user("manager_x"))
+        _ledger_ok(world)
+        refund_payouts.record_counter_payout(refund, method="cash", actor=clerk)
+        assert ledger.balance_fen(Account.CASH) == 17_000
+        assert ledger.balance_fen(Account.REFUNDS_PAYABLE) == 0
         _ledger_ok(world)
 
 

@@ -13,10 +13,11 @@ from hypothesis import strategies as st
 
 from anju.billing import ledger
 from anju.billing.models import Account, Bill, LedgerEntry
-from anju.billing.payments.models import Allocation, PaymentOrder
+from anju.billing.payments.models import POSTED_REFUND_STATUSES, Allocation, PaymentOrder
 from anju.billing.payments.providers import override_provider
-from anju.billing.payments.services import accounts, callbacks, payments, refunds
+from anju.billing.payments.services import accounts, callbacks, payments, refund_payouts, refunds
 from anju.billing.payments.services.allocation import open_bills, prepaid_of
+from anju.billing.payments.verifiers import verify_payments_posted
 from anju.core.errors import DomainError
 from anju.core.tenancy import community_scope
 
@@ -43,6 +44,8 @@ class Rollback(Exception):
 def _check_invariants(world: World) -> None:
     community_id = world.a.community.pk
     assert ledger.verify_chain(community_id) == []
+    # Every refund posted, every paid-out one out of the till once, refunds payable = the rest.
+    assert verify_payments_posted(community_id) == []
     for home in world.a.homes[:HOMES]:
         bills = Bill.objects.filter(home=home).aggregate(t=Sum("total_fen"), p=Sum("paid_fen"))
         billed, paid = bills["t"] or 0, bills["p"] or 0
@@ -54,7 +57,7 @@ def _check_invariants(world: World) -> None:
         refunded_prepaid = sum(
             line["amount_fen"]
             for order in orders
-            for refund in order.refunds.filter(status="approved")
+            for refund in order.refunds.filter(status__in=POSTED_REFUND_STATUSES)
             for line in refund.lines
             if line["kind"] == "prepaid"
         )
@@ -96,6 +99,8 @@ def _apply(world: World, platform: WechatPlatform, op: tuple[str, int, int], day
                     order=order, amount_fen=min(amount, max(order.refundable_fen, 1)), reason="test", actor=clerk
                 )
                 refunds.approve_refund(refund, actor=manager)
+                if not order.is_online and amount % 2:
+                    refund_payouts.record_counter_payout(refund, method="cash", actor=clerk)
             except DomainError:
                 pass  # nothing left to refund, or the prepaid part was spent: refused, nothing written
     elif kind == "prepaid":

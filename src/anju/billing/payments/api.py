@@ -26,7 +26,7 @@ from anju.billing.payments.models import (
     Refund,
     Statement,
 )
-from anju.billing.payments.services import accounts, payments, refunds
+from anju.billing.payments.services import accounts, payments, refund_payouts, refunds
 from anju.core.errors import NotFound
 from anju.core.permissions import Perm
 from anju.estates.models import Home
@@ -35,6 +35,15 @@ from anju.residents.models import Occupancy
 router = Router(tags=["payments"])
 
 Fen = Annotated[int, Field(ge=1, le=100_000_000_00)]
+
+
+class PaymentRefundOut(Schema):
+    """A refund as the payer sees it on their payment."""
+
+    id: int
+    amount_fen: int
+    status: str
+    paid_out_at: dt.datetime | None
 
 
 class PaymentOut(Schema):
@@ -50,6 +59,7 @@ class PaymentOut(Schema):
     refunded_fen: int
     paid_at: dt.datetime | None
     receipt_number: str | None
+    refunds: list[PaymentRefundOut]
 
     @classmethod
     def of(cls, order: PaymentOrder) -> PaymentOut:
@@ -67,6 +77,10 @@ class PaymentOut(Schema):
             refunded_fen=order.refunded_fen,
             paid_at=local(order.paid_at),
             receipt_number=receipt.number if receipt else None,
+            refunds=[
+                PaymentRefundOut(id=r.pk, amount_fen=r.amount_fen, status=r.status, paid_out_at=local(r.paid_out_at))
+                for r in order.refunds.all()
+            ],
         )
 
 
@@ -91,6 +105,12 @@ class RefundOut(Schema):
     status: str
     reason: str
     lines: list[dict]
+    out_refund_no: str | None
+    attempts: int
+    failure_reason: str
+    payout_method: str
+    payout_reference: str
+    paid_out_at: dt.datetime | None
 
     @classmethod
     def of(cls, refund: Refund) -> RefundOut:
@@ -101,7 +121,18 @@ class RefundOut(Schema):
             status=refund.status,
             reason=refund.reason,
             lines=refund.lines,
+            out_refund_no=refund.out_refund_no,
+            attempts=refund.attempts,
+            failure_reason=refund.failure_reason,
+            payout_method=refund.payout_method,
+            payout_reference=refund.payout_reference,
+            paid_out_at=local(refund.paid_out_at),
         )
+
+
+class RefundPayoutIn(Input):
+    method: Literal["cash", "transfer", "pos"]
+    reference: Annotated[str, text(100)] = ""
 
 
 class ExpenseIn(Input):
@@ -188,7 +219,11 @@ class CheckoutOut(Schema):
 )
 def list_payments(request: HttpRequest, community_id: int, page: Query[PageQuery]) -> Page[PaymentOut]:
     with scoped(request, community_id, Perm.VIEW_BILLING):
-        orders = PaymentOrder.objects.select_related("home__building", "home__unit", "receipt").order_by("-id")
+        orders = (
+            PaymentOrder.objects.select_related("home__building", "home__unit", "receipt")
+            .prefetch_related("refunds")
+            .order_by("-id")
+        )
         return paginate(orders, page, PaymentOut.of)
 
 
@@ -234,6 +269,54 @@ def approve_refund(request: HttpRequest, community_id: int, refund_id: int) -> R
     with scoped(request, community_id, Perm.APPROVE_REFUNDS):
         refund = get_or_404(Refund, refund_id)
         return RefundOut.of(refunds.approve_refund(refund, actor=current_user(request)))
+
+
+@router.get(
+    "/communities/{community_id}/refunds",
+    response=responses(Page[RefundOut]),
+    auth=community_auth(Perm.VIEW_BILLING),
+)
+def list_refunds(
+    request: HttpRequest,
+    community_id: int,
+    page: Query[PageQuery],
+    status: Literal["requested", "approved", "submitted", "succeeded", "failed", "rejected"] | None = None,
+) -> Page[RefundOut]:
+    """Refunds, newest first; ``status=failed`` lists those the payment service refused."""
+    with scoped(request, community_id, Perm.VIEW_BILLING):
+        rows = Refund.objects.order_by("-id")
+        if status:
+            rows = rows.filter(status=status)
+        return paginate(rows, page, RefundOut.of)
+
+
+@router.post(
+    "/communities/{community_id}/refunds/{refund_id}/retry",
+    response=responses(RefundOut, errors=COMMUNITY_WRITE),
+    auth=community_auth(Perm.TAKE_PAYMENTS),
+)
+def retry_refund(request: HttpRequest, community_id: int, refund_id: int) -> RefundOut:
+    """Send an approved online refund to its payment service again (same refund number: never
+    refunded twice). Answers the refund as it stands after the service's answer."""
+    with scoped(request, community_id, Perm.TAKE_PAYMENTS):
+        refund = get_or_404(Refund, refund_id)
+        return RefundOut.of(refund_payouts.submit_refund(refund, actor=current_user(request)))
+
+
+@router.post(
+    "/communities/{community_id}/refunds/{refund_id}/payout",
+    response=responses(RefundOut, errors=COMMUNITY_WRITE),
+    auth=community_auth(Perm.TAKE_PAYMENTS),
+)
+def record_refund_payout(request: HttpRequest, community_id: int, refund_id: int, payload: RefundPayoutIn) -> RefundOut:
+    """Record a refund paid out at the counter: a counter payment's, or one the payment service refused."""
+    with scoped(request, community_id, Perm.TAKE_PAYMENTS):
+        refund = get_or_404(Refund, refund_id)
+        return RefundOut.of(
+            refund_payouts.record_counter_payout(
+                refund, method=payload.method, reference=payload.reference, actor=current_user(request)
+            )
+        )
 
 
 @router.post(
@@ -317,6 +400,7 @@ def my_payments(request: HttpRequest, page: Query[PageQuery]) -> Page[PaymentOut
         orders = (
             PaymentOrder.objects.filter(home_id__in=_my_home_ids(request))
             .select_related("home__building", "home__unit", "receipt")
+            .prefetch_related("refunds")
             .order_by("-id")
         )
         return paginate(orders, page, PaymentOut.of)

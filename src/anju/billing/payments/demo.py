@@ -10,7 +10,7 @@ from django.utils import timezone
 from anju.billing.payments.models import Statement
 from anju.billing.payments.providers import override_provider
 from anju.billing.payments.providers.sandbox import SandboxProvider
-from anju.billing.payments.services import accounts, callbacks, payments, refunds
+from anju.billing.payments.services import accounts, callbacks, payments, refund_payouts, refunds
 from anju.billing.payments.services.allocation import open_bills
 from anju.core.demo.hooks import DemoContext, demo_step
 from anju.estates.models import Home
@@ -47,6 +47,7 @@ def seed_payments(ctx: DemoContext) -> None:
     for community in ctx.communities.values():
         homes = list(Home.objects.filter(community=community).order_by("id")[: PAYERS.get(ctx.size, 8) * 3])
         counter_paid = []
+        online_paid = []
         for index, home in enumerate(homes[: PAYERS.get(ctx.size, 8)]):
             bills = open_bills(home.pk)
             if index % 3 == 0 and bills:
@@ -60,6 +61,8 @@ def seed_payments(ctx: DemoContext) -> None:
                 headers, body = sandbox.notification(trade_no=order.trade_no, amount_fen=order.amount_fen)
                 with override_provider(sandbox):
                     callbacks.receive_callback("sandbox", headers, body, remote_addr="demo")
+                order.refresh_from_db()
+                online_paid.append(order)
                 paid += 1
             else:
                 owing = sum(b.total_fen - b.paid_fen for b in bills)
@@ -81,6 +84,19 @@ def seed_payments(ctx: DemoContext) -> None:
                 order=overpaid[0], amount_fen=overpaid[0].prepaid_fen, reason="多缴退回", actor=finance
             )
             refunds.approve_refund(refund, actor=manager)
+            # The office hands the money back the way it came in, and records it.
+            refund_payouts.record_counter_payout(
+                refund, method=overpaid[0].method, reference=overpaid[0].reference, actor=finance
+            )
+            refunded += 1
+        if online_paid:
+            # An online payment's refund goes back through the (sandbox) provider at once.
+            refund = refunds.request_refund(
+                order=online_paid[0], amount_fen=1_000, reason="重复收费退回", actor=finance
+            )
+            refunds.approve_refund(refund, actor=manager)
+            with override_provider(sandbox):
+                refund_payouts.submit_refund(refund, actor=manager)
             refunded += 1
         # Last quarter's history (back-dated postings) and this month's, so both statements have
         # expenses and common-area income; this month's also has billing's fees and the payments.

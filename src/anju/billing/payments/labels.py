@@ -6,9 +6,12 @@ PDF labels are resolved under ``zh-hans``.
 
 from __future__ import annotations
 
-from django.utils import translation
+from typing import Any
 
-from anju.billing.payments.models import CommonIncomeKind, ExpenseCategory, Method
+from django.utils import translation
+from django.utils.translation import gettext_lazy
+
+from anju.billing.payments.models import CommonIncomeKind, ExpenseCategory, Method, Refund
 
 
 def yuan(fen: int) -> str:
@@ -60,3 +63,19 @@ def parse_yuan(value: str) -> int | None:
     if not amount.is_finite() or amount < 0 or amount != amount.quantize(Decimal("0.01")):
         return None
     return int(amount * 100)
+
+
+#: How a refund's state reads to the payer: the office's internal steps (sent, refused by the
+#: provider, to be paid at the counter) are all "being refunded" to them.
+RESIDENT_REFUND_STATUS: dict[str, Any] = {
+    Refund.Status.REQUESTED: gettext_lazy("requested, awaiting approval"),
+    Refund.Status.APPROVED: gettext_lazy("approved, being refunded"),
+    Refund.Status.SUBMITTED: gettext_lazy("approved, being refunded"),
+    Refund.Status.FAILED: gettext_lazy("approved, being refunded"),
+    Refund.Status.SUCCEEDED: gettext_lazy("refunded"),
+    Refund.Status.REJECTED: gettext_lazy("not refunded"),
+}
+
+
+def resident_refund_status(status: str) -> str:
+    return str(RESIDENT_REFUND_STATUS.get(status, status))

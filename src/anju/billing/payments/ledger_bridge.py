@@ -7,13 +7,25 @@ Entries posted (all through :func:`anju.billing.ledger.post_entry`, idempotent b
 payment ``payment:<trade_no>``   Dr money account (cash / bank / provider clearing) = amount;
                                   Cr receivable(home) = applied to bills; Cr prepaid(home) = rest
 prepaid use ``prepaid-use:<n>``  Dr prepaid(home); Cr receivable(home)
-refund ``refund:<id>``           Dr receivable(home) per reversed bill amount; Dr prepaid(home) for
-                                  the prepaid part; Cr the payment's money account = refund amount
+refund ``refund:<id>``           (at approval) Dr receivable(home) per reversed bill amount;
+                                  Dr prepaid(home) for the prepaid part; Cr ``refunds_payable`` = R
+refund pay-out                   (when the money has left) Dr ``refunds_payable`` = R; Cr the money
+  ``refund-paid:<id>``            account it left from: provider clearing for a refund the provider
+                                  confirmed, cash or bank for one a clerk paid out
 expense ``expense:<id>``         Dr ``expense:<category>``; Cr bank
 common income ``common:<id>``    Dr bank = gross; Cr ``owners:common_income`` = owners' share;
                                   Cr ``expense:common_costs`` = the cost kept (a recovery of the
                                   company's cost of running it, so a contra-expense)
 =====================  ==========================================================================
+
+Why two entries for a refund: approval is certain (the bills owe again, the prepaid credit is
+gone, we owe the payer R) but whether the provider pays it back is not — it may refuse, fail on the
+payer's closed card or time out. So approval credits the liability ``refunds_payable``, and only the
+provider's confirmation (or a clerk's counter pay-out) moves the money out of provider clearing,
+cash or bank. A failed or pending refund therefore leaves the money where it is and the debt on
+``refunds_payable``; that account's balance is exactly the approved refunds not yet paid out, which
+``anju verify_ledger`` checks. Refunds approved before this scheme credited the money account at
+approval directly (one entry); they count as paid out.
 
 The prepaid balance of a home is the credit balance of its ``prepaid`` lines; billing's credits
 write there too, so the ledger is the only place it is kept.
@@ -45,6 +57,7 @@ MONEY_ACCOUNTS = {
     "sandbox": Account.PROVIDER_CLEARING.value,
 }
 COMMON_COSTS_ACCOUNT = "expense:common_costs"
+REFUND_PAYOUT_SOURCE = "refund_payout"
 # How compute_figures reads account codes (``kind:sub``).
 FEE_INCOME_PREFIX = "income"
 EXPENSE_PREFIX = "expense"
@@ -164,7 +177,7 @@ def post_refund(refund: Any, *, actor: User | None) -> LedgerEntry:
         lines.append(LedgerLine(Account.RECEIVABLE, debit_fen=bills, home_id=order.home_id))
     if prepaid:
         lines.append(LedgerLine(Account.PREPAID, debit_fen=prepaid, home_id=order.home_id))
-    lines.append(LedgerLine(MONEY_ACCOUNTS[order.method], credit_fen=refund.amount_fen))
+    lines.append(LedgerLine(Account.REFUNDS_PAYABLE, credit_fen=refund.amount_fen))
     return ledger.post_entry(
         community_id=refund.community_id,
         lines=lines,
@@ -174,6 +187,40 @@ def post_refund(refund: Any, *, actor: User | None) -> LedgerEntry:
         source_id=str(refund.pk),
         actor=actor,
     )
+
+
+def post_refund_payout(refund: Any, *, method: str, actor: User | None) -> LedgerEntry:
+    """The refund's money has left through ``method``: settle the liability from that account."""
+    return ledger.post_entry(
+        community_id=refund.community_id,
+        lines=[
+            LedgerLine(Account.REFUNDS_PAYABLE, debit_fen=refund.amount_fen),
+            LedgerLine(MONEY_ACCOUNTS[method], credit_fen=refund.amount_fen),
+        ],
+        key=f"refund-paid:{refund.pk}",
+        memo=f"refund paid {refund.order.trade_no} ({method})",
+        source_type=REFUND_PAYOUT_SOURCE,
+        source_id=str(refund.pk),
+        actor=actor,
+    )
+
+
+def refund_money_out_fen(refund_id: int) -> int:
+    """What the refund's entries took out of money accounts (its pay-out, or a legacy approval)."""
+    total = LedgerEntryLine.objects.filter(
+        entry__source_type__in=["refund", REFUND_PAYOUT_SOURCE],
+        entry__source_id=str(refund_id),
+        account__in=set(MONEY_ACCOUNTS.values()),
+    ).aggregate(s=Sum("credit_fen"))["s"]
+    return int(total or 0)
+
+
+def refunds_payable_fen(community_id: int) -> int:
+    """Credits minus debits of ``refunds_payable``: approved refunds not yet paid out."""
+    sums = LedgerEntryLine.objects.filter(community_id=community_id, account=Account.REFUNDS_PAYABLE).aggregate(
+        d=Sum("debit_fen"), c=Sum("credit_fen")
+    )
+    return int((sums["c"] or 0) - (sums["d"] or 0))
 
 
 def _post(community_id: int, draft: ledger.EntryDraft, actor: User | None, posted_at: dt.datetime | None) -> Any:
@@ -254,7 +301,9 @@ def period_movements(
 
 
 def collected_fen(community_id: int, starts_on: dt.date, ends_on: dt.date, upto_seq: int) -> int:
-    """Money received from payers in the period less refunds paid back."""
+    """Money received from payers in the period less refunds paid back: what refund entries took out
+    of money accounts (pay-outs, and approvals from before pay-outs were separate), so an approved
+    refund still waiting for its pay-out is not yet money gone."""
     entries = LedgerEntry.objects.filter(
         community_id=community_id,
         seq__lte=upto_seq,
@@ -262,7 +311,12 @@ def collected_fen(community_id: int, starts_on: dt.date, ends_on: dt.date, upto_
         posted_at__lt=timezone.make_aware(dt.datetime.combine(ends_on + dt.timedelta(days=1), dt.time.min)),
     )
     paid = entries.filter(source_type="payment").aggregate(s=Sum("total_fen"))["s"] or 0
-    refunded = entries.filter(source_type="refund").aggregate(s=Sum("total_fen"))["s"] or 0
+    refunded = (
+        _period_lines(community_id, starts_on, ends_on, upto_seq)
+        .filter(entry__source_type__in=["refund", REFUND_PAYOUT_SOURCE], account__in=set(MONEY_ACCOUNTS.values()))
+        .aggregate(s=Sum("credit_fen"))["s"]
+        or 0
+    )
     return int(paid) - int(refunded)
 
 

@@ -142,7 +142,12 @@ class RawCallback(models.Model):
         REFUSED = "refused", _("refused (signature)")
         RESOLVED = "resolved", _("reviewed")
 
+    class Kind(models.TextChoices):
+        PAYMENT = "payment", _("payment")
+        REFUND = "refund", _("refund")
+
     provider = models.CharField(_("provider"), max_length=20)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.PAYMENT)
     received_at = models.DateTimeField(default=timezone.now)
     remote_addr = models.CharField(max_length=64, blank=True)
     headers = models.JSONField(default=dict)
@@ -155,6 +160,9 @@ class RawCallback(models.Model):
         "estates.Community", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     order = models.ForeignKey(PaymentOrder, null=True, blank=True, on_delete=models.PROTECT, related_name="callbacks")
+    refund = models.ForeignKey(
+        "payments.Refund", null=True, blank=True, on_delete=models.PROTECT, related_name="callbacks"
+    )
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -169,12 +177,21 @@ class RawCallback(models.Model):
 
 
 class Refund(models.Model):
-    """Money going back to a payer. Requested by one person, approved by another, then posted: the
-    ledger entry reverses exactly the allocations and prepaid credit listed in ``lines``."""
+    """Money going back to a payer. Requested by one person, approved by another, then paid out.
+
+    Approval posts the refund (``lines`` records which allocations and prepaid credit it reverses)
+    and owes the money (refunds payable). Paying it out is a second step: an online payment's refund
+    is sent to its provider under ``out_refund_no`` (stable, so asking again never refunds twice) and
+    is ``succeeded`` when the provider confirms, ``failed`` with the provider's reason otherwise
+    (retryable); a counter payment's refund is paid out by a clerk, who records how.
+    """
 
     class Status(models.TextChoices):
         REQUESTED = "requested", _("awaiting approval")
-        APPROVED = "approved", _("approved and refunded")
+        APPROVED = "approved", _("approved, awaiting pay-out")
+        SUBMITTED = "submitted", _("sent to the payment provider")
+        SUCCEEDED = "succeeded", _("refunded")
+        FAILED = "failed", _("pay-out failed")
         REJECTED = "rejected", _("rejected")
 
     community = models.ForeignKey("estates.Community", on_delete=models.PROTECT, related_name="+")
@@ -189,6 +206,16 @@ class Refund(models.Model):
     )
     decided_at = models.DateTimeField(null=True, blank=True)
     lines = models.JSONField(default=list, blank=True)
+    out_refund_no = models.CharField(_("refund number"), max_length=64, null=True, blank=True, unique=True)
+    payout_method = models.CharField(_("paid out by"), max_length=20, choices=Method.choices, blank=True)
+    payout_reference = models.CharField(_("pay-out reference"), max_length=100, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    failure_reason = models.CharField(_("provider's reason"), max_length=200, blank=True)
+    paid_out_at = models.DateTimeField(null=True, blank=True)
+    paid_out_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     objects = scoped_manager()
 
@@ -206,6 +233,17 @@ class Refund(models.Model):
 
     def __str__(self) -> str:
         return f"refund {self.pk} of {self.order_id}"
+
+
+#: Refunds whose approval is posted (they reverse their ``lines``).
+POSTED_REFUND_STATUSES = (
+    Refund.Status.APPROVED,
+    Refund.Status.SUBMITTED,
+    Refund.Status.SUCCEEDED,
+    Refund.Status.FAILED,
+)
+#: Approved refunds not yet paid out: what refunds payable holds.
+OUTSTANDING_REFUND_STATUSES = (Refund.Status.APPROVED, Refund.Status.SUBMITTED, Refund.Status.FAILED)
 
 
 class Receipt(models.Model):

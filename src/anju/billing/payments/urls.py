@@ -15,6 +15,7 @@ console_urlpatterns: list[URLPattern] = [
     path(f"{P}/orders/<int:payment_order_id>/", console.order_detail, name="payments_order"),
     path(f"{P}/receipts/<int:receipt_id>/pdf/", console.receipt_pdf, name="payments_receipt_pdf"),
     path(f"{P}/refunds/", console.refund_list, name="payments_refunds"),
+    path(f"{P}/refunds/<int:refund_id>/payout/", console.refund_payout, name="payments_refund_payout"),
     path(f"{P}/callbacks/", console.callback_list, name="payments_callbacks"),
     path(f"{P}/expenses/", console.expenses, name="payments_expenses"),
     path(f"{P}/statements/", console.statements, name="payments_statements"),
@@ -33,5 +34,6 @@ portal_urlpatterns: list[URLPattern] = [
 ]
 public_urlpatterns: list[URLPattern] = [
     path("hooks/payments/<str:provider>/", public.hook, name="payments_hook"),
+    path("hooks/payments/<str:provider>/refunds/", public.refund_hook, name="payments_refund_hook"),
     path("receipts/verify/", public.verify_receipt, name="payments_verify_receipt"),
 ]

@@ -35,7 +35,7 @@ from anju.billing.payments.models import (
     Refund,
     Statement,
 )
-from anju.billing.payments.services import accounts, callbacks, payments, refunds
+from anju.billing.payments.services import accounts, callbacks, payments, refund_payouts, refunds
 from anju.billing.payments.views_portal import receipt_response, statement_response, statement_view
 from anju.core.errors import DomainError
 from anju.core.models import User
@@ -89,6 +89,11 @@ class CounterPaymentForm(forms.Form):
 class RefundRequestForm(forms.Form):
     amount = YuanField(label=gettext_lazy("Amount to refund (yuan)"), max_length=20)
     reason = forms.CharField(label=gettext_lazy("Reason"), max_length=200)
+
+
+class RefundPayoutForm(forms.Form):
+    method = forms.ChoiceField(label=gettext_lazy("Paid out by"), choices=[(m.value, m.label) for m in COUNTER_METHODS])
+    reference = forms.CharField(label=gettext_lazy("Transfer or terminal reference"), required=False, max_length=100)
 
 
 class ExpenseForm(forms.Form):
@@ -209,11 +214,38 @@ def receipt_pdf(request: HttpRequest, community_id: int, receipt_id: int) -> Htt
 # --- refunds ---------------------------------------------------------------------------------------
 
 
+REFUND_DECISIONS = {"approve": Perm.APPROVE_REFUNDS, "reject": Perm.APPROVE_REFUNDS, "retry": Perm.TAKE_PAYMENTS}
+
+
+def _decide_refund(request: HttpRequest, refund: Refund, decision: str) -> None:
+    if decision == "approve":
+        refunds.approve_refund(refund, actor=_actor(request))
+        messages.success(request, _("Refund approved and posted."))
+    elif decision == "reject":
+        refunds.reject_refund(refund, reason=request.POST.get("note", ""), actor=_actor(request))
+        messages.success(request, _("Refund rejected."))
+    elif decision == "retry":
+        refund = refund_payouts.submit_refund(refund, actor=_actor(request))
+        if refund.status == Refund.Status.SUCCEEDED:
+            messages.success(request, _("The payment service has paid the refund back."))
+        elif refund.status == Refund.Status.FAILED:
+            messages.error(
+                request, _("The payment service refused the refund: %(reason)s") % {"reason": refund.failure_reason}
+            )
+        else:
+            messages.success(request, _("Sent to the payment service; the result will follow."))
+
+
 @community_view(Perm.VIEW_BILLING)
 @require_http_methods(["GET", "POST"])
 def refund_list(request: HttpRequest, community_id: int) -> HttpResponse:
+    """Refunds: approval by a second person; then their pay-out state, retrying a provider
+    submission and (from the pay-out page) recording a counter pay-out."""
     if request.method == "POST":
-        require_permission(request, Perm.APPROVE_REFUNDS, community_id)
+        decision = request.POST.get("decision", "")
+        if decision not in REFUND_DECISIONS:
+            raise Http404
+        require_permission(request, REFUND_DECISIONS[decision], community_id)
         try:
             refund_id = int(request.POST.get("refund", ""))
         except ValueError:
@@ -222,12 +254,7 @@ def refund_list(request: HttpRequest, community_id: int) -> HttpResponse:
         if refund is None:
             raise Http404
         try:
-            if request.POST.get("decision") == "approve":
-                refunds.approve_refund(refund, actor=_actor(request))
-                messages.success(request, _("Refund approved and posted."))
-            elif request.POST.get("decision") == "reject":
-                refunds.reject_refund(refund, reason=request.POST.get("note", ""), actor=_actor(request))
-                messages.success(request, _("Refund rejected."))
+            _decide_refund(request, refund, decision)
         except DomainError as exc:
             messages.error(request, str(exc.message))
         return redirect("console:payments_refunds", community_id)
@@ -238,7 +265,42 @@ def refund_list(request: HttpRequest, community_id: int) -> HttpResponse:
         community_id,
         rows=[(r, yuan(r.amount_fen)) for r in rows[:PAGE_SIZE]],
         me=_actor(request),
+        retryable=refund_payouts.SUBMITTABLE,
     )
+
+
+@community_view(Perm.TAKE_PAYMENTS)
+@require_http_methods(["GET", "POST"])
+def refund_payout(request: HttpRequest, community_id: int, refund_id: int) -> HttpResponse:
+    """Record that a refund was paid out at the counter (cash, transfer, card terminal)."""
+    refund = Refund.objects.filter(pk=refund_id).select_related("order__home__building", "order__home__unit").first()
+    if refund is None:
+        raise Http404
+    form = RefundPayoutForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            refund_payouts.record_counter_payout(
+                refund,
+                method=form.cleaned_data["method"],
+                reference=form.cleaned_data["reference"],
+                actor=_actor(request),
+            )
+        except DomainError as exc:
+            add_domain_error(form, exc)
+        else:
+            messages.success(request, _("Pay-out recorded."))
+            return redirect("console:payments_refunds", community_id)
+    response = render_console(
+        request,
+        "payments/console/refund_payout.html",
+        community_id,
+        form=form,
+        refund=refund,
+        amount=yuan(refund.amount_fen),
+    )
+    if form.errors:
+        response.status_code = 400
+    return response
 
 
 # --- held callbacks --------------------------------------------------------------------------------

@@ -17,8 +17,8 @@ from django.views.decorators.http import require_http_methods
 from anju.billing.models import Bill
 from anju.billing.payments import ledger_bridge, pdf
 from anju.billing.payments.charts import statement_charts
-from anju.billing.payments.labels import yuan
-from anju.billing.payments.models import PaymentOrder, Receipt, Statement
+from anju.billing.payments.labels import resident_refund_status, yuan
+from anju.billing.payments.models import PaymentOrder, Receipt, Refund, Statement
 from anju.billing.payments.providers import enabled_codes, get_provider
 from anju.billing.payments.providers.sandbox import SandboxProvider
 from anju.billing.payments.services import accounts, payments
@@ -153,10 +153,20 @@ def order(request: HttpRequest, trade_no: str) -> HttpResponse:
         import segno
 
         qr_svg = segno.make(qr_url, error="m").svg_inline(scale=6)
+    refund_rows = [
+        {"refund": r, "amount": yuan(r.amount_fen), "status": resident_refund_status(r.status)}
+        for r in Refund.objects.filter(order=found).order_by("requested_at", "id")
+    ]
     return render(
         request,
         "payments/portal/order.html",
-        {"order": found, "receipt": receipt, "amount": yuan(found.amount_fen), "qr_svg": qr_svg},
+        {
+            "order": found,
+            "receipt": receipt,
+            "amount": yuan(found.amount_fen),
+            "qr_svg": qr_svg,
+            "refunds": refund_rows,
+        },
     )
 
 
@@ -190,7 +200,11 @@ def history(request: HttpRequest) -> HttpResponse:
         .order_by("-paid_at", "-id")[:100]
     )
     receipts = {r.order_id: r for r in Receipt.objects.filter(order__in=list(orders))}
-    rows = [{"order": o, "amount": yuan(o.amount_fen), "receipt": receipts.get(o.pk)} for o in orders]
+    with_refunds = set(Refund.objects.filter(order__in=list(orders)).values_list("order_id", flat=True))
+    rows = [
+        {"order": o, "amount": yuan(o.amount_fen), "receipt": receipts.get(o.pk), "has_refunds": o.pk in with_refunds}
+        for o in orders
+    ]
     return render(request, "payments/portal/history.html", {"rows": rows})
 
 

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from anju.billing.payments.labels import method_label, yuan
 from anju.billing.payments.services.callbacks import receive_callback
 from anju.billing.payments.services.receipts import find_receipt, receipt_intact
+from anju.billing.payments.services.refund_callbacks import receive_refund_callback
 
 
 @csrf_exempt
@@ -22,6 +23,16 @@ from anju.billing.payments.services.receipts import find_receipt, receipt_intact
 def hook(request: HttpRequest, provider: str) -> HttpResponse:
     """A provider's asynchronous notification: stored raw, then verified and applied exactly once."""
     ack = receive_callback(
+        provider[:20], dict(request.headers), request.body, remote_addr=request.META.get("REMOTE_ADDR", "")
+    )
+    return HttpResponse(ack.body, status=ack.status, content_type=ack.content_type)
+
+
+@csrf_exempt
+@require_POST
+def refund_hook(request: HttpRequest, provider: str) -> HttpResponse:
+    """A provider's refund notification: stored raw, then verified and applied exactly once."""
+    ack = receive_refund_callback(
         provider[:20], dict(request.headers), request.body, remote_addr=request.META.get("REMOTE_ADDR", "")
     )
     return HttpResponse(ack.body, status=ack.status, content_type=ack.content_type)

@@ -5,8 +5,9 @@ Configuration is ``settings.ANJU_PAYMENTS`` (a dict by provider code), e.g.::
     ANJU_PAYMENTS = {
         "sandbox": {},                                   # the demo cashier; leave out in production
         "wechat": {"mchid": ..., "appid": ..., "merchant_serial_no": ..., "merchant_private_key": PEM,
-                   "platform_serial_no": ..., "platform_public_key": PEM, "api_v3_key": 32 chars},
-        "alipay": {"app_id": ..., "app_private_key": PEM, "alipay_public_key": PEM},
+                   "platform_serial_no": ..., "platform_public_key": PEM, "api_v3_key": 32 chars,
+                   "api_base": optional, "refund_notify_url": optional absolute URL of the refund hook},
+        "alipay": {"app_id": ..., "app_private_key": PEM, "alipay_public_key": PEM, "gateway": optional},
     }
 
 Without the setting only the sandbox is enabled (development and the demo). Tests replace a
@@ -31,6 +32,11 @@ from .base import (
     Notification,
     Provider,
     ProviderError,
+    RefundNotification,
+    RefundNotifier,
+    RefundOutcome,
+    RefundRequest,
+    RefundResult,
 )
 from .sandbox import SandboxProvider
 from .wechat import WechatPayConfig, WechatPayProvider
@@ -43,6 +49,11 @@ __all__ = [
     "Notification",
     "Provider",
     "ProviderError",
+    "RefundNotification",
+    "RefundNotifier",
+    "RefundOutcome",
+    "RefundRequest",
+    "RefundResult",
     "enabled_codes",
     "get_provider",
     "override_provider",

@@ -6,6 +6,9 @@ would — a JSON body signed with HMAC-SHA256 under the sandbox key — and hand
 callback entry point the HTTP hook uses, so storing raw first, verifying, the amount check and
 exactly-once posting are the code paths a real provider exercises.
 
+A refund succeeds at once (no money moved in, none moves out); its refund id is derived from our
+``out_refund_no``, so asking twice answers the same refund, as a real provider does.
+
 The key comes from ``ANJU_PAYMENTS["sandbox"]["key"]``, else is derived from ``SECRET_KEY``; a
 deployment that must never accept sandbox money leaves ``sandbox`` out of ``ANJU_PAYMENTS``.
 """
@@ -19,7 +22,17 @@ import json
 import secrets
 from collections.abc import Mapping
 
-from .base import Acknowledgement, CallbackRefused, Checkout, CheckoutStarted, Notification, header
+from .base import (
+    Acknowledgement,
+    CallbackRefused,
+    Checkout,
+    CheckoutStarted,
+    Notification,
+    RefundOutcome,
+    RefundRequest,
+    RefundResult,
+    header,
+)
 
 SIGNATURE_HEADER = "X-Anju-Sandbox-Signature"
 
@@ -85,3 +98,7 @@ class SandboxProvider:
             if ok
             else Acknowledgement(403, "application/json", b'{"ok":false}')
         )
+
+    def refund(self, request: RefundRequest) -> RefundResult:
+        refund_id = "SBXR" + hmac.new(self.key, request.out_refund_no.encode(), hashlib.sha256).hexdigest()[:16].upper()
+        return RefundResult(RefundOutcome.SUCCEEDED, provider_refund_id=refund_id)

@@ -16,6 +16,16 @@ Following the official interface rules (pay.weixin.qq.com, 开发指引 → 接�
   ``nonce`` (12 characters) and ``associated_data`` (possibly empty). The key is the 32-byte APIv3 key
   (RFC 5116). The plaintext is the transaction JSON: ``out_trade_no``, ``transaction_id``,
   ``trade_state``, ``amount.total`` (fen), ``success_time`` (RFC 3339), ``mchid``, ``appid``.
+* **Refunds** (申请退款): ``POST /v3/refund/domestic/refunds`` with ``out_trade_no``, ``out_refund_no``
+  (ours, stable: WeChat refunds a given ``out_refund_no`` once however often it is asked),
+  ``amount`` ``{refund, total, currency: "CNY"}`` in fen and optionally ``reason`` and ``notify_url``,
+  signed like every request. The platform-signed answer carries ``refund_id`` and ``status``:
+  ``SUCCESS``, ``PROCESSING`` (the outcome follows by notification), ``ABNORMAL`` or ``CLOSED``.
+  A 4xx answer ``{"code", "message"}`` is a refusal; a 5xx (``SYSTEM_ERROR``) means "ask again".
+* **Refund notifications** (退款结果通知): signed and encrypted exactly like payment callbacks;
+  ``event_type`` ``REFUND.SUCCESS`` / ``REFUND.ABNORMAL`` / ``REFUND.CLOSED``; the plaintext has
+  ``mchid``, ``out_trade_no``, ``out_refund_no``, ``refund_id``, ``refund_status``,
+  ``success_time`` and ``amount`` ``{total, refund, payer_total, payer_refund}``.
 * **Acknowledgement**: HTTP 200/204 without a body means received; any 4xx/5xx with
   ``{"code": "FAIL", "message": …}`` makes WeChat retry later.
 """
@@ -24,6 +34,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import json
 import secrets
 import time
@@ -43,6 +54,10 @@ from .base import (
     CheckoutStarted,
     Notification,
     ProviderError,
+    RefundNotification,
+    RefundOutcome,
+    RefundRequest,
+    RefundResult,
     Transport,
     header,
     urllib_transport,
@@ -129,6 +144,14 @@ def encrypt_resource(api_v3_key: bytes, plaintext: bytes, *, nonce: str, associa
     }
 
 
+REFUND_OUTCOMES = {
+    "SUCCESS": RefundOutcome.SUCCEEDED,
+    "PROCESSING": RefundOutcome.PROCESSING,
+    "ABNORMAL": RefundOutcome.FAILED,
+    "CLOSED": RefundOutcome.FAILED,
+}
+
+
 def _parse_time(value: str) -> dt.datetime | None:
     try:
         parsed = dt.datetime.fromisoformat(value)
@@ -147,6 +170,8 @@ class WechatPayConfig:
     platform_public_key: rsa.RSAPublicKey
     api_v3_key: bytes
     api_base: str = API_BASE
+    refund_notify_url: str = ""
+    timeout_seconds: float = 10
 
     @classmethod
     def from_settings(cls, values: Mapping[str, str]) -> WechatPayConfig:
@@ -159,6 +184,8 @@ class WechatPayConfig:
             platform_public_key=load_public_key(values["platform_public_key"]),
             api_v3_key=values["api_v3_key"].encode(),
             api_base=values.get("api_base", API_BASE),
+            refund_notify_url=values.get("refund_notify_url", ""),
+            timeout_seconds=float(values.get("timeout_seconds", 10)),
         )
 
 
@@ -172,11 +199,11 @@ class WechatPayProvider:
         self,
         config: WechatPayConfig,
         *,
-        transport: Transport = urllib_transport,
+        transport: Transport | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
-        self.transport = transport
+        self.transport: Transport = transport or functools.partial(urllib_transport, timeout=config.timeout_seconds)
         self.clock = clock
 
     # --- signing our requests ----------------------------------------------------------------------
@@ -240,6 +267,50 @@ class WechatPayProvider:
             raw=transaction,
         )
 
+    def _decrypted(self, headers: Mapping[str, str], body: bytes) -> tuple[dict[str, object], dict[str, object]]:
+        """The verified envelope and its decrypted resource."""
+        self.verify_signed(headers, body)
+        try:
+            envelope = json.loads(body)
+            resource = envelope["resource"]
+        except (ValueError, KeyError, TypeError):
+            raise CallbackRefused("malformed", "no resource") from None
+        if not isinstance(resource, dict):
+            raise CallbackRefused("malformed", "resource is not an object")
+        try:
+            plaintext = json.loads(decrypt_resource(self.config.api_v3_key, resource))
+        except ValueError:
+            raise CallbackRefused("malformed", "resource is not JSON") from None
+        if not isinstance(plaintext, dict):
+            raise CallbackRefused("malformed", "resource is not an object")
+        return envelope, plaintext
+
+    def parse_refund_callback(self, headers: Mapping[str, str], body: bytes) -> RefundNotification:
+        envelope, refund = self._decrypted(headers, body)
+        try:
+            out_refund_no = str(refund["out_refund_no"])
+            amount = refund["amount"]["refund"]  # type: ignore[index]
+        except (KeyError, TypeError):
+            raise CallbackRefused("malformed", "refund fields missing") from None
+        if not isinstance(amount, int) or isinstance(amount, bool):
+            raise CallbackRefused("malformed", "amount.refund is not an integer")
+        if str(refund.get("mchid", "")) != self.config.mchid:
+            raise CallbackRefused("wrong_merchant", str(refund.get("mchid", "")))
+        status = str(refund.get("refund_status", ""))
+        outcome = REFUND_OUTCOMES.get(status, RefundOutcome.PROCESSING)
+        if envelope.get("event_type") != f"REFUND.{status}":
+            # The envelope and the encrypted body disagree: believe neither.
+            raise CallbackRefused("malformed", f"event {envelope.get('event_type')} for status {status}")
+        return RefundNotification(
+            out_refund_no=out_refund_no,
+            trade_no=str(refund.get("out_trade_no", "")),
+            amount_fen=amount,
+            outcome=outcome,
+            provider_refund_id=str(refund.get("refund_id", "")),
+            reason="" if outcome != RefundOutcome.FAILED else status,
+            raw=refund,
+        )
+
     def acknowledge(self, ok: bool) -> Acknowledgement:
         if ok:
             return Acknowledgement(204, "application/json", b"")
@@ -279,3 +350,53 @@ class WechatPayProvider:
         except (ValueError, KeyError, TypeError):
             raise ProviderError("WeChat Pay's answer has no code_url") from None
         return CheckoutStarted(qr_url=str(code_url))
+
+    # --- refunds ----------------------------------------------------------------------------------
+
+    def refund(self, request: RefundRequest) -> RefundResult:
+        url = f"{self.config.api_base}/v3/refund/domestic/refunds"
+        payload: dict[str, object] = {
+            "out_trade_no": request.trade_no,
+            "out_refund_no": request.out_refund_no,
+            "amount": {"refund": request.amount_fen, "total": request.total_fen, "currency": "CNY"},
+        }
+        if request.reason:
+            payload["reason"] = request.reason[:80]
+        if self.config.refund_notify_url:
+            payload["notify_url"] = self.config.refund_notify_url
+        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+        headers = {
+            "Authorization": self.authorization("POST", url, body),
+            "Accept": "application/json",
+            "Content-Type": "application/json",
+        }
+        response = self.transport("POST", url, headers, body.encode())
+        if response.status >= 500 or response.status in (401, 429):
+            # SYSTEM_ERROR, a signature WeChat could not check, FREQUENCY_LIMITED: ask again later.
+            raise ProviderError(f"WeChat Pay answered {response.status}")
+        if response.status >= 400:
+            try:
+                error = json.loads(response.body)
+                reason = f"{error.get('code', '')}: {error.get('message', '')}"
+            except (ValueError, AttributeError):
+                reason = f"HTTP {response.status}"
+            return RefundResult(RefundOutcome.FAILED, reason=reason[:200])
+        try:
+            self.verify_signed(response.headers, response.body)
+        except CallbackRefused as exc:
+            raise ProviderError(f"WeChat Pay's answer did not verify: {exc}") from None
+        try:
+            answer = json.loads(response.body)
+            status = str(answer["status"])
+            refunded = answer["amount"]["refund"]
+        except (ValueError, KeyError, TypeError):
+            raise ProviderError("WeChat Pay's refund answer is malformed") from None
+        if answer.get("out_refund_no") != request.out_refund_no or refunded != request.amount_fen:
+            raise ProviderError("WeChat Pay answered for another refund or amount")
+        outcome = REFUND_OUTCOMES.get(status, RefundOutcome.PROCESSING)
+        return RefundResult(
+            outcome,
+            provider_refund_id=str(answer.get("refund_id", "")),
+            reason=status if outcome == RefundOutcome.FAILED else "",
+            raw=answer,
+        )

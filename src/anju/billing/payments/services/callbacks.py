@@ -44,18 +44,26 @@ def _kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
     }
 
 
-def store_raw_callback(provider: str, headers: Mapping[str, str], body: bytes, remote_addr: str = "") -> RawCallback:
+def store_raw_callback(
+    provider: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    remote_addr: str = "",
+    *,
+    kind: str = RawCallback.Kind.PAYMENT,
+) -> RawCallback:
     """Commit the raw request at once (its own transaction even inside another)."""
     with transaction.atomic():
         return RawCallback.objects.create(
             provider=provider[:20],
+            kind=kind,
             headers=_kept_headers(headers),
             body=bytes(body[:MAX_CALLBACK_BYTES]),
             remote_addr=remote_addr[:64],
         )
 
 
-def _mark(raw: RawCallback, outcome: str, reason: str = "", **fields: object) -> None:
+def mark_callback(raw: RawCallback, outcome: str, reason: str = "", **fields: object) -> None:
     raw.outcome = outcome
     raw.reason = reason[:60]
     for key, value in fields.items():
@@ -67,21 +75,21 @@ def process_callback(raw: RawCallback) -> bool:
     """Verify and apply one stored callback; True when the provider may be told it was received."""
     provider = get_provider(raw.provider)
     if provider is None:
-        _mark(raw, RawCallback.Outcome.REFUSED, "unknown_provider")
+        mark_callback(raw, RawCallback.Outcome.REFUSED, "unknown_provider")
         return False
     try:
         notification = provider.parse_callback(raw.headers, bytes(raw.body))
     except CallbackRefused as exc:
-        _mark(raw, RawCallback.Outcome.REFUSED, exc.reason)
+        mark_callback(raw, RawCallback.Outcome.REFUSED, exc.reason)
         return False
     except Exception:  # a provider bug must not turn a stored notification into a server error
         logger.exception("payment provider %s could not parse callback %s", raw.provider, raw.pk)
-        _mark(raw, RawCallback.Outcome.REFUSED, "unparseable")
+        mark_callback(raw, RawCallback.Outcome.REFUSED, "unparseable")
         return False
     with scopes_disabled():
         order = PaymentOrder.objects.filter(trade_no=notification.trade_no).first()
     if order is None:
-        _mark(
+        mark_callback(
             raw,
             RawCallback.Outcome.HELD,
             "unknown_order",
@@ -96,13 +104,13 @@ def process_callback(raw: RawCallback) -> bool:
         "order_id": order.pk,
     }
     if order.method != raw.provider:
-        _mark(raw, RawCallback.Outcome.HELD, "wrong_provider", **details)
+        mark_callback(raw, RawCallback.Outcome.HELD, "wrong_provider", **details)
         return True
     if not notification.succeeded:
-        _mark(raw, RawCallback.Outcome.IGNORED, "not_successful", **details)
+        mark_callback(raw, RawCallback.Outcome.IGNORED, "not_successful", **details)
         return True
     if notification.amount_fen != order.amount_fen:
-        _mark(raw, RawCallback.Outcome.HELD, "amount_mismatch", **details)
+        mark_callback(raw, RawCallback.Outcome.HELD, "amount_mismatch", **details)
         return True
     with community_scope(order.community_id):
         with transaction.atomic():
@@ -113,13 +121,13 @@ def process_callback(raw: RawCallback) -> bool:
                 actor=None,
             )
             if applied:
-                _mark(raw, RawCallback.Outcome.APPLIED, "", **details)
+                mark_callback(raw, RawCallback.Outcome.APPLIED, "", **details)
         if not applied:
             status = PaymentOrder.objects.filter(pk=order.pk).values_list("status", flat=True).first()
             if status == PaymentOrder.Status.PAID:
-                _mark(raw, RawCallback.Outcome.DUPLICATE, "already_paid", **details)
+                mark_callback(raw, RawCallback.Outcome.DUPLICATE, "already_paid", **details)
             else:
-                _mark(raw, RawCallback.Outcome.HELD, "order_closed", **details)
+                mark_callback(raw, RawCallback.Outcome.HELD, "order_closed", **details)
     return True
 
 

@@ -9,7 +9,13 @@ What a refund of R fen reverses, decided at approval (when the amounts are certa
 Each reversed allocation lowers its bill's ``paid_fen`` by exactly that amount (the bill owes it
 again), the prepaid part lowers the balance, and the ledger entry debits receivable and prepaid by
 exactly those amounts and credits the money account the payment came in through, so the refund is
-the payment's entry run backwards for R fen. ``lines`` on the refund records the split.
+the payment's entry run backwards for R fen — except that the credit goes to ``refunds_payable``
+(we owe the payer R) rather than to the money account: the money leaves only when it is paid out
+(:mod:`~anju.billing.payments.services.refund_payouts`). ``lines`` on the refund records the split.
+
+An online payment's refund gets its stable provider refund number (``out_refund_no``) at approval and
+is submitted to the provider once the approval has committed; a counter payment's refund waits for
+the clerk to pay it out and record how.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from anju.billing.payments import ledger_bridge
-from anju.billing.payments.models import Allocation, PaymentOrder, Refund
+from anju.billing.payments.models import POSTED_REFUND_STATUSES, Allocation, PaymentOrder, Refund
 from anju.billing.payments.services import allocation
 from anju.core import audit
 from anju.core.errors import Conflict, DomainError, PermissionDenied
@@ -64,7 +70,7 @@ def request_refund(*, order: PaymentOrder, amount_fen: int, reason: str, actor: 
 
 def _prepaid_refunded(order: PaymentOrder) -> int:
     total = 0
-    for refund in Refund.objects.filter(order=order, status=Refund.Status.APPROVED):
+    for refund in Refund.objects.filter(order=order, status__in=POSTED_REFUND_STATUSES):
         total += sum(line["amount_fen"] for line in refund.lines if line["kind"] == "prepaid")
     return total
 
@@ -112,10 +118,20 @@ def approve_refund(refund: Refund, *, actor: User) -> Refund:
     if remaining:
         # The prepaid money was used on later bills since: nothing of this payment is left to reverse.
         raise Conflict(_("The prepaid part of this payment has since been used on other bills; refund less."))
-    Refund.objects.filter(pk=refund.pk).update(lines=lines)
+    out_refund_no = f"{order.trade_no}R{refund.pk}" if order.is_online else None
+    Refund.objects.filter(pk=refund.pk).update(lines=lines, out_refund_no=out_refund_no)
     refund.refresh_from_db()
     ledger_bridge.post_refund(refund, actor=actor)
-    audit.record(actor=actor, action="refund.approve", obj=refund, after={"lines": lines, "status": refund.status})
+    audit.record(
+        actor=actor,
+        action="refund.approve",
+        obj=refund,
+        after={"lines": lines, "status": refund.status, "out_refund_no": out_refund_no},
+    )
+    if order.is_online:
+        from anju.billing.payments.services.refund_payouts import submit_after_commit
+
+        submit_after_commit(refund.pk, actor=actor)
     return refund
 
 
