@@ -90,9 +90,7 @@ def list_rounds(
     day = filters.day or timezone.localdate()
     with scoped(request, community_id, Perm.VIEW_WORKORDERS):
         rows = (
-            Round.objects.of_day(day, timezone.now())
-            .select_related("plan", "route")
-            .order_by("window_starts_at", "pk")
+            Round.objects.of_day(day, timezone.now()).select_related("plan", "route").order_by("window_starts_at", "pk")
         )
         return paginate(rows, page, RoundOut.of)
 

@@ -56,10 +56,8 @@ def rounds(request: HttpRequest, community_id: int) -> HttpResponse:
     now = timezone.now()
     today = timezone.localdate(now)
     day = _parse_day(request.GET.get("day", "")) or today
-    todays = list(
-        Round.objects.of_day(day, now)
-        .select_related("plan", "route", "assignee")
-        .order_by("window_starts_at", "pk")
+    todays: list[Round] = list(
+        Round.objects.of_day(day, now).select_related("plan", "route", "assignee").order_by("window_starts_at", "pk")
     )
     user = _user(request)
     access = request_access(request)
