@@ -3,10 +3,10 @@
     python bench/bill_run.py [--database anju_billbench] [--period 2026-10] [--workers 1]
 
 Steps: create the database if missing, migrate, seed the large demo once (a few minutes; reused by
-later runs), then — untimed — empty the billing tables (TRUNCATE: the ledger refuses DELETE) and set
-up every demo community as a finance clerk would: a property fee per m² for every home, a parking fee
-for ~30% of homes (one leased space each), tiered water and flat electricity prices, one water and
-one electricity meter per home, each with an opening and a closing reading.
+later runs), then — untimed — empty the billing and payments tables (TRUNCATE: the ledger refuses
+DELETE) and set up every demo community as a finance clerk would: a property fee per m² for every
+home, a parking fee for ~30% of homes (one leased space each), tiered water and flat electricity
+prices, one water and one electricity meter per home, each with an opening and a closing reading.
 
 Timed: the monthly run of every community — computing each home's lines, writing bills and lines
 (COPY), posting the ledger entries (receivable per home, income per account, hash chain) and
@@ -90,7 +90,8 @@ def prepare(period: dt.date, rng: random.Random) -> list[int]:
     from anju.core.tenancy import scopes_disabled
     from anju.estates.models import Community, Home, ParkingSpace
 
-    billing_tables = [model._meta.db_table for model in django_models("billing")]
+    # Payments too: they point at ledger entries, and verify_ledger checks each one is posted.
+    billing_tables = [model._meta.db_table for label in ("billing", "payments") for model in django_models(label)]
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE " + ", ".join(billing_tables) + " CASCADE")
     first = period

@@ -18,7 +18,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connection
 from django.db.models import BigIntegerField, Case, F, IntegerField, Q, Value, When
@@ -98,16 +98,25 @@ def tariff_segments(tariffs: list[Tariff], building_id: int | None, start: dt.da
 
 
 class SegmentsByBuilding:
-    """:func:`tariff_segments` of one fee item, computed once per building."""
+    """:func:`tariff_segments` of one fee item, computed once per building, and with
+    :meth:`priced` each segment's :class:`Price` beside it."""
 
-    def __init__(self, tariffs: list[Tariff], first: dt.date, last: dt.date) -> None:
-        self.tariffs, self.first, self.last = tariffs, first, last
+    def __init__(self, tariffs: list[Tariff], first: dt.date, last: dt.date, prices: dict[int, Price]) -> None:
+        self.tariffs, self.first, self.last, self.prices = tariffs, first, last, prices
         self.cache: dict[int | None, list[Segment]] = {}
+        self.priced_cache: dict[int | None, list[tuple[Segment, Price]]] = {}
 
     def __call__(self, building_id: int | None) -> list[Segment]:
         if building_id not in self.cache:
             self.cache[building_id] = tariff_segments(self.tariffs, building_id, self.first, self.last)
         return self.cache[building_id]
+
+    def priced(self, building_id: int | None) -> list[tuple[Segment, Price]]:
+        found = self.priced_cache.get(building_id)
+        if found is None:
+            found = [(seg, price_of(seg.tariff, self.prices)) for seg in self(building_id)]
+            self.priced_cache[building_id] = found
+        return found
 
 
 def _span(start: dt.date, end: dt.date, first: dt.date, last: dt.date) -> str:
@@ -141,9 +150,9 @@ def _occupied_days(community_id: int, first: dt.date, last: dt.date) -> dict[int
     return merged
 
 
-@dataclass(frozen=True)
-class Usage:
-    """A meter's use in the month, in hundredths of its unit."""
+class Usage(NamedTuple):
+    """A meter's use in the month, in hundredths of its unit. (A named tuple: one is made for
+    every meter of the community.)"""
 
     opening_c: int
     closing_c: int
@@ -170,7 +179,8 @@ def meter_usage(meter_ids: Iterable[int] | None, kinds: set[str], first: dt.date
     One query, ordered by the database; one pass over it."""
     readings = Reading.objects.filter(
         status__in=[Reading.Status.OK, Reading.Status.BASELINE],
-        meter__kind__in=kinds,
+        # The community's meters (the manager's scope), not a join over every community's meters.
+        meter_id__in=Meter.objects.filter(kind__in=kinds).values("pk"),
         read_on__gte=first - dt.timedelta(days=READING_LOOKBACK_DAYS),
         read_on__lte=last,
     )
@@ -218,22 +228,30 @@ def _as_date(value: Any) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Price:
-    """A tariff converted once to integers."""
+    """A tariff converted once to integers. ``costs`` remembers the tiered cost of each quantity
+    already priced: homes of one layout use similar amounts, and the cost is a pure function."""
 
     rate_e4: int
     tiers: list[tuple[int | None, int]]
     label: str
+    costs: dict[int, int] = field(default_factory=dict)
+
+    def tiered_cost_fen(self, quantity_c: int) -> int:
+        cost = self.costs.get(quantity_c)
+        if cost is None:
+            cost = self.costs[quantity_c] = pricing.tiered_cost_fen(quantity_c, self.tiers)
+        return cost
 
 
 def price_of(tariff: Tariff, cache: dict[int, Price]) -> Price:
-    found = cache.get(tariff.pk)
+    found = cache.get(tariff.id)
     if found is None:
         found = Price(
             pricing.price_e4(tariff.price), pricing.tier_list(tariff.price, tariff.tiers), _tier_label(tariff)
         )
-        cache[tariff.pk] = found
+        cache[tariff.id] = found
     return found
 
 
@@ -261,9 +279,9 @@ def compute_period(
     for tariff in Tariff.objects.filter(fee_item__in=items, valid_from__lte=last):
         tariffs_by_item[tariff.fee_item_id].append(tariff)
     occupied: dict[int, list[tuple[dt.date, dt.date]]] | None = None
+    home_usage: dict[int, Usage] | None = None  # every metered item's meters, read in one query
     prices: dict[int, Price] = {}
     building_of = {pk: building_id for pk, building_id, _u, _a in homes}
-    area_text: dict[int, str] = {}
 
     with translation.override("zh-hans"):
         for item in items:
@@ -272,39 +290,15 @@ def compute_period(
             if not tariffs:
                 continue
             uses = item.uses
-            segments_for = SegmentsByBuilding(tariffs, first, last)
+            segments_for = SegmentsByBuilding(tariffs, first, last, prices)
             code, name = item.code, item.name
 
             if item.basis in (FeeItem.Basis.PER_AREA, FeeItem.Basis.PER_HOME):
-                per_area = item.basis == FeeItem.Basis.PER_AREA
                 if item.while_occupied and occupied is None:
                     occupied = _occupied_days(community_id, first, last)
-                for pk, building_id, use, area_c in homes:
-                    if pk not in billed or use not in uses:
-                        continue
-                    home_lines = lines[pk]
-                    for seg in segments_for(building_id):
-                        spans = [(seg.start, seg.end)]
-                        if item.while_occupied:
-                            spans = [
-                                (max(lo, seg.start), min(hi, seg.end))
-                                for lo, hi in (occupied or {}).get(pk, [])
-                                if lo <= seg.end and hi >= seg.start
-                            ]
-                        price = price_of(seg.tariff, prices)
-                        for lo, hi in spans:
-                            days = (hi - lo).days + 1
-                            if per_area:
-                                amount = pricing.area_fee_fen(area_c, price.rate_e4, days, days_in_month)
-                                quantity = area_text.get(area_c) or area_text.setdefault(
-                                    area_c, f"{pricing.format_hundredths(area_c)} m²"
-                                )
-                            else:
-                                amount = pricing.fixed_fee_fen(price.rate_e4, days, days_in_month)
-                                quantity = "1"
-                            if amount:
-                                description = name if days == days_in_month else name + _span(lo, hi, first, last)
-                                home_lines.append((code, account, description, quantity, price.label, amount))
+                _charge_homes(
+                    item, account, homes, billed, uses, segments_for, occupied, first, last, days_in_month, lines
+                )
             elif item.basis == FeeItem.Basis.PER_SPACE:
                 leases = ParkingLease.objects.filter(starts_on__lte=last).filter(
                     Q(ends_on__isnull=True) | Q(ends_on__gte=first)
@@ -337,24 +331,29 @@ def compute_period(
                         "pk", "home_id"
                     )
                 )
-                usage = meter_usage(None, {item.meter_kind}, first, last)
-                for meter_id in sorted(usage):
-                    used = usage[meter_id]
-                    meter_home = meters.get(meter_id)
-                    if meter_home is None or meter_home not in billed or not used.quantity_c:
+                if home_usage is None:
+                    metered = {other.meter_kind for other in items if other.basis == FeeItem.Basis.METERED}
+                    home_usage = meter_usage(None, metered, first, last)
+                for meter_id in sorted(meters):
+                    used = home_usage.get(meter_id)
+                    if used is None:
+                        continue
+                    quantity_c = used.quantity_c
+                    meter_home = meters[meter_id]
+                    if meter_home not in billed or not quantity_c:
                         continue
                     usage_tariff = _tariff_on(segments_for(building_of.get(meter_home)), used.closing_on)
                     if usage_tariff is None:
                         continue
                     price = price_of(usage_tariff, prices)
-                    amount = pricing.tiered_cost_fen(used.quantity_c, price.tiers)
+                    amount = price.tiered_cost_fen(quantity_c)
                     if amount:
                         lines[meter_home].append(
                             (
                                 code,
                                 account,
                                 f"{name} {used.label()}",
-                                pricing.format_hundredths(used.quantity_c),
+                                pricing.format_hundredths(quantity_c),
                                 price.label,
                                 amount,
                             )
@@ -364,6 +363,61 @@ def compute_period(
     result.lines = {home_id: home_lines for home_id, home_lines in lines.items() if home_lines}
     result.held_readings = Reading.objects.filter(status=Reading.Status.HELD, read_on__lte=last).count()
     return result
+
+
+def _charge_homes(
+    item: FeeItem,
+    account: str,
+    homes: list[tuple[int, int, str, int]],
+    billed: set[int],
+    uses: set[str],
+    segments_for: SegmentsByBuilding,
+    occupied: dict[int, list[tuple[dt.date, dt.date]]] | None,
+    first: dt.date,
+    last: dt.date,
+    days_in_month: int,
+    lines: dict[int, list[Line]],
+) -> None:
+    """A per-m² or per-home fee for every billed home: one line per tariff segment (per occupied
+    span inside it for a fee charged only while occupied)."""
+    code, name, per_area, while_occupied = (
+        item.code,
+        item.name,
+        item.basis == FeeItem.Basis.PER_AREA,
+        item.while_occupied,
+    )
+    # (rate, days, area in hundredths) → (amount, quantity): homes of one layout share their line.
+    charged: dict[tuple[int, int, int], tuple[int, str]] = {}
+    for pk, building_id, use, area_c in homes:
+        if pk not in billed or use not in uses:
+            continue
+        home_lines = lines[pk]
+        for seg, price in segments_for.priced(building_id):
+            if while_occupied:
+                spans = [
+                    (max(lo, seg.start), min(hi, seg.end))
+                    for lo, hi in (occupied or {}).get(pk, [])
+                    if lo <= seg.end and hi >= seg.start
+                ]
+            else:
+                spans = [(seg.start, seg.end)]
+            for lo, hi in spans:
+                days = (hi - lo).days + 1
+                key = (price.rate_e4, days, area_c if per_area else 0)
+                found = charged.get(key)
+                if found is None:
+                    if per_area:
+                        found = (
+                            pricing.area_fee_fen(area_c, price.rate_e4, days, days_in_month),
+                            f"{pricing.format_hundredths(area_c)} m²",
+                        )
+                    else:
+                        found = (pricing.fixed_fee_fen(price.rate_e4, days, days_in_month), "1")
+                    charged[key] = found
+                amount, quantity = found
+                if amount:
+                    description = name if days == days_in_month else name + _span(lo, hi, first, last)
+                    home_lines.append((code, account, description, quantity, price.label, amount))
 
 
 def _tariff_on(segments: list[Segment], day: dt.date) -> Tariff | None:

@@ -28,6 +28,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from django.db import transaction
 from django.db.models import Sum
@@ -61,9 +62,10 @@ class KeyReused(Conflict):
     default_message = _("This idempotency key was already used for a different ledger entry.")
 
 
-@dataclass(frozen=True)
-class LedgerLine:
-    """One side of an entry, as callers write it. Exactly one of the amounts is positive."""
+class LedgerLine(NamedTuple):
+    """One side of an entry, as callers write it. Exactly one of the amounts is positive. (A named
+    tuple rather than a frozen dataclass: a bill run makes one per home, and a tuple is made in
+    less than half the time.)"""
 
     account: str
     debit_fen: int = 0
@@ -98,15 +100,17 @@ def _validate(draft: EntryDraft) -> None:
         raise LedgerError(_("A ledger entry needs at least two lines."))
     debit = credit = 0
     for line in draft.lines:
-        for amount in (line.debit_fen, line.credit_fen):
-            if type(amount) is not int or amount < 0:
-                raise LedgerError(_("Ledger amounts are whole, non-negative numbers of fen."))
-        if (line.debit_fen > 0) == (line.credit_fen > 0):
+        debit_fen, credit_fen = line.debit_fen, line.credit_fen
+        if type(debit_fen) is not int or type(credit_fen) is not int or debit_fen < 0 or credit_fen < 0:
+            raise LedgerError(_("Ledger amounts are whole, non-negative numbers of fen."))
+        if (debit_fen > 0) == (credit_fen > 0):
             raise LedgerError(_("Each ledger line is either a debit or a credit, and not zero."))
-        if not is_account(line.account):
-            raise LedgerError(_("Unknown ledger account “%(account)s”.") % {"account": line.account})
-        debit += line.debit_fen
-        credit += line.credit_fen
+        debit += debit_fen
+        credit += credit_fen
+    # Accounts checked once each: a bill run's entry has one receivable line per home.
+    for account in {line.account for line in draft.lines}:
+        if not is_account(account):
+            raise LedgerError(_("Unknown ledger account “%(account)s”.") % {"account": account})
     if debit != credit:
         raise UnbalancedEntry()
     draft.total_fen = debit
@@ -209,7 +213,7 @@ def post_entries(
             if draft.key in existing:
                 continue
             seq += 1
-            canonical = [line.canonical() for line in draft.lines]
+            canonical = [(line.account, line.home_id or 0, line.debit_fen, line.credit_fen) for line in draft.lines]
             entry = LedgerEntry(
                 community_id=community_id,
                 seq=seq,
