@@ -264,8 +264,11 @@ def compute_period(
     its neighbours)."""
     first, last, days_in_month = pricing.month_bounds(period)
     result = PeriodBills(period=first)
+    # By id, not the register's display order (a join to buildings and units and a sort of every home).
     homes: list[tuple[int, int, str, int]] = list(
-        Home.objects.annotate(area_c=in_hundredths("floor_area")).values_list("pk", "building_id", "use", "area_c")
+        Home.objects.annotate(area_c=in_hundredths("floor_area"))
+        .order_by("pk")
+        .values_list("pk", "building_id", "use", "area_c")
     )
     result.homes_considered = len(homes)
     billed = {
@@ -327,9 +330,9 @@ def compute_period(
                             )
             elif item.basis == FeeItem.Basis.METERED:
                 meters = dict(
-                    Meter.objects.filter(kind=item.meter_kind, home__isnull=False, removed_on__isnull=True).values_list(
-                        "pk", "home_id"
-                    )
+                    Meter.objects.filter(kind=item.meter_kind, home__isnull=False, removed_on__isnull=True)
+                    .order_by()  # a dict: the display order (by code) would only cost a sort
+                    .values_list("pk", "home_id")
                 )
                 if home_usage is None:
                     metered = {other.meter_kind for other in items if other.basis == FeeItem.Basis.METERED}
