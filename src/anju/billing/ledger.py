@@ -116,7 +116,9 @@ def _validate(draft: EntryDraft) -> None:
     draft.total_fen = debit
 
 
-def _lines_text(canonical_lines: Iterable[tuple[str, int, int, int]]) -> str:
+def canonical_lines_text(canonical_lines: Iterable[tuple[str, int, int, int]]) -> str:
+    """An entry's lines as the hash chain reads them: ``account|home|debit|credit`` per line, sorted,
+    one per line. Writers outside this module (the payments bridge) hash with the same text."""
     return "\n".join(f"{a}|{h}|{d}|{c}" for a, h, d, c in sorted(canonical_lines))
 
 
@@ -240,7 +242,7 @@ def post_entries(
                 posted_at=posted_at,
                 reverses_id=draft.reverses_id,
                 total_fen=draft.total_fen,
-                lines_text=_lines_text(canonical),
+                lines_text=canonical_lines_text(canonical),
             )
             prev_hash = entry.hash
             new_entries.append((entry, draft))
@@ -396,7 +398,7 @@ def verify_chain(community_id: int) -> list[str]:
             posted_at=entry.posted_at,
             reverses_id=entry.reverses_id,
             total_fen=entry.total_fen,
-            lines_text=_lines_text(own),
+            lines_text=canonical_lines_text(own),
         )
         if recomputed != entry.hash:
             problems.append(f"entry #{entry.seq} ({entry.key}): hash does not match its contents")

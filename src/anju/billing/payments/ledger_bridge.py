@@ -353,7 +353,7 @@ def chain_intact_to(community_id: int, upto_seq: int, expected_hash: str) -> boo
             posted_at=entry.posted_at,
             reverses_id=entry.reverses_id,
             total_fen=entry.total_fen,
-            lines_text=ledger._lines_text(own),
+            lines_text=ledger.canonical_lines_text(own),
         )
         if recomputed != entry.hash:
             return False
