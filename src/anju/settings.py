@@ -168,6 +168,11 @@ else:
                     "PRAGMA foreign_keys=ON;"
                 ),
             },
+            # Tests use a file too, not Django's default shared-cache memory database: shared cache
+            # locks whole tables and fails at once ("database table is locked") where a file in WAL
+            # mode waits on the busy timeout, so a test with a Celery worker or a live server
+            # thread sees the locking production sees.
+            "TEST": {"NAME": str(DATA_DIR / "test.sqlite3")},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
