@@ -280,7 +280,7 @@ def test_a_night_round_begun_yesterday_and_still_open_is_on_todays_list(world, l
     assert f'data-round="{round_.pk}"' not in tomorrow.content.decode()
     _, secret = issue_api_token(user=world.user("guard"), name="phone", actor=world.user("guard"))
     listed = Client().get(f"/api/v1/communities/{cid}/preventive/rounds", HTTP_AUTHORIZATION=f"Bearer {secret}")
-    assert [r["id"] for r in listed.json()["items"]] == [round_.pk]
+    assert round_.pk in [r["id"] for r in listed.json()["items"]]  # with today's own round, after midnight
     with community_scope(cid):
         Round.objects.filter(pk=round_.pk).update(window_ends_at=timezone.now() - dt.timedelta(minutes=1))
     assert (
