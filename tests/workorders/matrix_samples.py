@@ -7,7 +7,7 @@ from typing import Any
 
 from anju.core.tenancy import community_scope
 from anju.workorders import services
-from anju.workorders.models import Category, FollowUp, WorkOrderPhoto
+from anju.workorders.models import Category, FollowUp, WorkingCalendar, WorkOrderPhoto
 from tests.personas import World
 
 from .helpers import upload
@@ -33,9 +33,11 @@ def samples(world: World, estate_name: str) -> dict[str, Any]:
             order=order, defaults={"community": community, "reason": "sample", "due_on": order.created_at.date()}
         )
         category = Category.objects.get(code="other")
+        calendar = WorkingCalendar.objects.first()
     return {
         "order_id": order.pk,
         "photo_id": photo.pk if photo else 0,
         "follow_up_id": follow_up.pk,
         "workorder_category_id": category.pk,
+        "workorder_calendar_id": calendar.pk if calendar else 0,
     }

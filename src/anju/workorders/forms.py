@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Any, cast
 
@@ -217,3 +219,83 @@ class TechnicianForm(forms.Form):
     def __init__(self, *args: Any, technicians: list[tuple[Any, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         _choices(self, "technician").choices = technicians
+
+
+WEEKDAY_CHOICES = [
+    (0, _("Monday")),
+    (1, _("Tuesday")),
+    (2, _("Wednesday")),
+    (3, _("Thursday")),
+    (4, _("Friday")),
+    (5, _("Saturday")),
+    (6, _("Sunday")),
+]
+#: Separators a person may put between the two ends of a run of days: 2027-02-10~2027-02-16.
+_RANGE_MARKS = ("~", "～", "..", "至")
+_MAX_RANGE_DAYS = 31
+
+
+def parse_days(text: str) -> list[dt.date]:
+    """Dates typed one per line or separated by commas or spaces, with runs written
+    ``2027-02-10~2027-02-16`` (also ``..`` or ``至``): the Spring Festival is one line, not seven.
+    Raises ``ValidationError`` naming the first entry it cannot read."""
+    days: list[dt.date] = []
+    for raw in re.split(r"[\s,，、;；]+", text.strip()):
+        if not raw:
+            continue
+        mark = next((m for m in _RANGE_MARKS if m in raw), None)
+        try:
+            if mark is None:
+                days.append(dt.date.fromisoformat(raw))
+                continue
+            first_text, _sep, last_text = raw.partition(mark)
+            first, last = dt.date.fromisoformat(first_text), dt.date.fromisoformat(last_text)
+        except ValueError:
+            raise forms.ValidationError(
+                _("Cannot read “%(entry)s”: write dates as 2027-02-10, or a run as 2027-02-10~2027-02-16.")
+                % {"entry": raw[:30]}
+            ) from None
+        if not 0 <= (last - first).days < _MAX_RANGE_DAYS:
+            raise forms.ValidationError(
+                _("“%(entry)s”: a run must go forward and be at most %(days)d days.")
+                % {"entry": raw[:30], "days": _MAX_RANGE_DAYS}
+            )
+        days.extend(first + dt.timedelta(days=n) for n in range((last - first).days + 1))
+    return days
+
+
+class CalendarForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=60)
+    weekdays = forms.TypedMultipleChoiceField(
+        label=_("Working weekdays"), choices=WEEKDAY_CHOICES, coerce=int, widget=forms.CheckboxSelectMultiple
+    )
+    starts_at = forms.TimeField(label=_("Day starts"), widget=forms.TimeInput(attrs={"type": "time"}))
+    ends_at = forms.TimeField(label=_("Day ends"), widget=forms.TimeInput(attrs={"type": "time"}))
+    holidays = forms.CharField(
+        label=_("Holidays (days off)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "2027-02-10~2027-02-16"}),
+        help_text=_("One date or run per line, e.g. 2027-10-01~2027-10-07."),
+    )
+    extra_workdays = forms.CharField(
+        label=_("Make-up working days (调休)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "2027-02-07"}),
+    )
+
+    def clean_holidays(self) -> list[dt.date]:
+        return parse_days(self.cleaned_data["holidays"])
+
+    def clean_extra_workdays(self) -> list[dt.date]:
+        return parse_days(self.cleaned_data["extra_workdays"])
+
+    @staticmethod
+    def initial_for(calendar: Any) -> dict[str, Any]:
+        return {
+            "name": calendar.name,
+            "weekdays": list(calendar.weekdays or []),
+            "starts_at": calendar.starts_at,
+            "ends_at": calendar.ends_at,
+            "holidays": "\n".join(calendar.holidays or []),
+            "extra_workdays": "\n".join(calendar.extra_workdays or []),
+        }

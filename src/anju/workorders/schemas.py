@@ -372,6 +372,19 @@ class SlaPolicyIn(Input):
     resolution_minutes: int = Field(ge=1, le=60 * 24 * 365, description="Resolved within (minutes).")
 
 
+class CalendarIn(Input):
+    """A whole working calendar (creating one, or replacing what one says)."""
+
+    name: str = Field(min_length=1, max_length=60)
+    weekdays: list[int] = Field(min_length=1, max_length=7, description="Working weekdays, 0 = Monday … 6 = Sunday.")
+    starts_at: dt.time
+    ends_at: dt.time
+    holidays: list[dt.date] = Field(default_factory=list, max_length=400, description="Days off (法定节假日).")
+    extra_workdays: list[dt.date] = Field(
+        default_factory=list, max_length=400, description="Weekend days worked instead (调休)."
+    )
+
+
 class TechnicianSettingsOut(Schema):
     user_id: int
     name: str

@@ -1,6 +1,7 @@
 """The work-order settings over the API, mirroring the console's settings page
 (:mod:`anju.workorders.views.settings`): how each category is dispatched and timed, the SLA policies
-(effective-dated: a change adds a policy from now on), the loop's rules and technicians' skills.
+(effective-dated: a change adds a policy from now on), working calendars, the loop's rules and
+technicians' skills.
 
 Reading and changing both need ``MANAGE_WORKORDERS``, as the page does. Handlers are thin: they
 resolve ids inside the community's scope and call the same services as the page; the services'
@@ -29,6 +30,7 @@ from anju.core.permissions import Perm
 from anju.workorders import services
 from anju.workorders.models import Category, SlaPolicy, TechnicianProfile, WorkingCalendar, WorkOrderSettings
 from anju.workorders.schemas import (
+    CalendarIn,
     CalendarOut,
     CategoryPatch,
     CategorySettingsOut,
@@ -134,6 +136,29 @@ def add_workorder_sla_policy(request: HttpRequest, community_id: int, payload: S
         return Status(201, SlaPolicyOut.of(policy, in_force=True))
 
 
+def _save_calendar(
+    request: HttpRequest, community_id: int, payload: CalendarIn, calendar_id: int | None
+) -> CalendarOut:
+    with scoped(request, community_id, Perm.MANAGE_WORKORDERS) as community:
+        calendar = get_or_404(WorkingCalendar, calendar_id) if calendar_id is not None else None
+        saved = services.save_working_calendar(
+            community=community, calendar=calendar, actor=current_user(request), **payload.model_dump()
+        )
+        return CalendarOut.of(saved)
+
+
+def add_workorder_calendar(request: HttpRequest, community_id: int, payload: CalendarIn) -> Status[CalendarOut]:
+    """A new working calendar (office hours, holidays, make-up working days) for categories to use."""
+    return Status(201, _save_calendar(request, community_id, payload, None))
+
+
+def replace_workorder_calendar(
+    request: HttpRequest, community_id: int, workorder_calendar_id: int, payload: CalendarIn
+) -> CalendarOut:
+    """Replace what a working calendar says; orders already reported keep their deadlines."""
+    return _save_calendar(request, community_id, payload, workorder_calendar_id)
+
+
 def _technician(community_id: int, user_id: int) -> User:
     for user in technicians(community_id):
         if user.pk == user_id:
@@ -170,3 +195,11 @@ def add_settings_routes(router: Router) -> None:
     router.put(SETTINGS + "/technicians", response=responses(TechnicianSettingsOut, errors=COMMUNITY_WRITE), auth=AUTH)(
         set_workorder_technician
     )
+    router.post(
+        SETTINGS + "/calendars", response=responses(CalendarOut, status=201, errors=COMMUNITY_WRITE), auth=AUTH
+    )(add_workorder_calendar)
+    router.put(
+        SETTINGS + "/calendars/{workorder_calendar_id}",
+        response=responses(CalendarOut, errors=COMMUNITY_WRITE),
+        auth=AUTH,
+    )(replace_workorder_calendar)

@@ -41,6 +41,7 @@ from anju.workorders.services.orders import (
 from anju.workorders.services.setup import (
     add_sla_policy,
     ensure_defaults,
+    save_working_calendar,
     set_technician_profile,
     update_category,
     update_settings,
@@ -72,6 +73,7 @@ __all__ = [
     "report_order",
     "resolve_order",
     "resume_order",
+    "save_working_calendar",
     "set_technician_profile",
     "start_order",
     "sweep_overdue",

@@ -4,6 +4,7 @@ starts with, and the writes that change them (effective-dated for SLAs)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -239,3 +240,65 @@ def set_technician_profile(
     )
     audit.record(actor=actor, action="workorders.set_technician_profile", obj=profile, after=audit.snapshot(profile))
     return profile
+
+
+#: A calendar lists at most this many holidays and make-up working days (a few years' worth).
+MAX_CALENDAR_DAYS = 400
+
+
+def _calendar_days(days: Iterable[dt.date], field: str) -> list[str]:
+    unique = sorted(set(days))
+    if len(unique) > MAX_CALENDAR_DAYS:
+        raise DomainError(_("At most %(count)d days, please.") % {"count": MAX_CALENDAR_DAYS}, field=field)
+    return [day.isoformat() for day in unique]
+
+
+@transaction.atomic
+def save_working_calendar(
+    *,
+    community: Community,
+    name: str,
+    weekdays: Iterable[int],
+    starts_at: dt.time,
+    ends_at: dt.time,
+    holidays: Iterable[dt.date] = (),
+    extra_workdays: Iterable[dt.date] = (),
+    calendar: WorkingCalendar | None = None,
+    actor: User | None,
+) -> WorkingCalendar:
+    """Create a working calendar, or replace what ``calendar`` says. Deadlines already given to
+    orders stay as they were (they are stored on each order); orders reported afterwards are timed
+    by the new hours. Holidays (法定节假日) are days off; extra working days are the weekend days
+    worked in exchange (调休), so a day cannot be both."""
+    if calendar is not None and calendar.community_id != community.pk:
+        raise NotFound(field="calendar")
+    name = name.strip()
+    if not name or len(name) > 60:
+        raise DomainError(_("A name of 1 to 60 characters, please."), field="name")
+    clash = WorkingCalendar.objects.filter(community=community, name=name)
+    if calendar is not None:
+        clash = clash.exclude(pk=calendar.pk)
+    if clash.exists():
+        raise DomainError(_("Another calendar already has this name."), field="name", code="duplicate_name")
+    days = sorted(set(weekdays))
+    if not days or not all(isinstance(d, int) and 0 <= d <= 6 for d in days):
+        raise DomainError(_("Choose at least one working weekday."), field="weekdays")
+    if ends_at <= starts_at:
+        raise DomainError(_("The working day must end after it starts."), field="ends_at")
+    holiday_list = _calendar_days(holidays, "holidays")
+    extra_list = _calendar_days(extra_workdays, "extra_workdays")
+    both = sorted(set(holiday_list) & set(extra_list))
+    if both:
+        raise DomainError(
+            _("%(day)s cannot be both a holiday and a working day.") % {"day": both[0]}, field="extra_workdays"
+        )
+    row = calendar or WorkingCalendar(community=community)
+    before = audit.snapshot(row) if calendar is not None else None
+    row.name, row.weekdays, row.starts_at, row.ends_at = name, days, starts_at, ends_at
+    row.holidays, row.extra_workdays = holiday_list, extra_list
+    row.save()
+    after = audit.snapshot(row)
+    if before is not None:
+        before, after = audit.changed(before, after)
+    audit.record(actor=actor, action="workorders.save_calendar", obj=row, before=before, after=after)
+    return row

@@ -1,5 +1,6 @@
 """The manager's settings page: how each category is dispatched and timed, the SLA policies
-(effective-dated: a change adds a policy from now on), the loop's rules and technicians' skills."""
+(effective-dated: a change adds a policy from now on), working calendars (office hours, holidays
+and make-up working days), the loop's rules and technicians' skills."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from anju.web.console import current_community, render_console
 from anju.web.decorators import community_view
 from anju.web.forms import add_domain_error
 from anju.workorders import services
-from anju.workorders.forms import CategoryForm, RulesForm, SlaPolicyForm, TechnicianForm
+from anju.workorders.forms import CalendarForm, CategoryForm, RulesForm, SlaPolicyForm, TechnicianForm
 from anju.workorders.models import Category, SlaPolicy, TechnicianProfile, WorkingCalendar
 from anju.workorders.services.dispatch import technicians
 from anju.workorders.services.setup import settings_for
@@ -35,7 +36,14 @@ def settings_page(request: HttpRequest, community_id: int) -> HttpResponse:
     community = current_community(request)
     services.ensure_defaults(community)
     categories = list(Category.objects.select_related("calendar"))
-    calendars = [(c.pk, c.name) for c in WorkingCalendar.objects.all()]
+    calendar_rows = list(WorkingCalendar.objects.all())
+    calendars = [(c.pk, c.name) for c in calendar_rows]
+    calendar_forms = {
+        str(c.pk): CalendarForm(prefix=f"cal{c.pk}", initial=CalendarForm.initial_for(c)) for c in calendar_rows
+    }
+    calendar_forms["new"] = CalendarForm(
+        prefix="calnew", initial={"weekdays": [0, 1, 2, 3, 4], "starts_at": "08:30", "ends_at": "17:30"}
+    )
     techs = technicians(community_id)
     rules = settings_for(community_id)
     category_forms = {
@@ -86,6 +94,17 @@ def settings_page(request: HttpRequest, community_id: int) -> HttpResponse:
                         paid_by_default=data["paid_by_default"],
                         active=data["active"],
                         actor=actor,
+                    )
+                    return _saved(request, community_id)
+            elif action.startswith("calendar:"):
+                key = action.partition(":")[2]
+                calendar = next((c for c in calendar_rows if str(c.pk) == key), None)
+                if key not in calendar_forms:
+                    raise DomainError(_("Unknown calendar."))
+                form = calendar_forms[key] = CalendarForm(request.POST, prefix=f"cal{key}")
+                if form.is_valid():
+                    services.save_working_calendar(
+                        community=community, calendar=calendar, actor=actor, **form.cleaned_data
                     )
                     return _saved(request, community_id)
             elif action == "sla":
@@ -147,6 +166,8 @@ def settings_page(request: HttpRequest, community_id: int) -> HttpResponse:
         "workorders/settings.html",
         community_id,
         category_rows=[(c, category_forms[c.code]) for c in categories],
+        calendar_rows=[(c, calendar_forms[str(c.pk)]) for c in calendar_rows],
+        new_calendar_form=calendar_forms["new"],
         policies=policies,
         policy_form=policy_form,
         rules_form=rules_form,
