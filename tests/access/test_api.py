@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from anju.access import services
 from anju.access.controller import OfflineController
-from anju.access.models import AccessEvent, Credential, VisitorPass
+from anju.access.events import decide_online
+from anju.access.models import AccessEvent, Credential, DenyEntry, VisitorPass
 from anju.core.models import AuditEntry
 from anju.core.tenancy import community_scope
 from tests.personas import World
@@ -228,8 +229,6 @@ def test_shifts_and_the_deny_list_over_the_api(world: World, doors: Doors) -> No
     if night <= timezone.now():  # the card was issued just now: its first night is tomorrow's
         night += dt.timedelta(days=1)
     with community_scope(world.a.community.pk):
-        from anju.access.events import decide_online
-
         assert decide_online(doors.gate, card="7E7E7E7E", at=night).reason == "outside_shift"
     response = post_json(
         manager,
@@ -281,3 +280,33 @@ def test_staff_cards_from_the_console(world: World, doors: Doors) -> None:
     steward = client_for(world, "steward")
     refused = steward.post(f"/console/c/{cid}/access/people/", {"user": world.user("guard").pk, "card_number": "1"})
     assert refused.status_code == 403
+
+
+def test_the_person_page_denies_and_lifts_and_the_door_follows(world: World, doors: Doors) -> None:
+    cid = world.a.community.pk
+    person = world.a.people[0]
+    url = f"/console/c/{cid}/access/people/{person.pk}/"
+    manager = client_for(world, "manager_x")
+    assert manager.post(url, {"action": "issue", "kind": "card", "card_number": "5D5D5D5D"}).status_code == 302
+    denied = manager.post(url, {"action": "deny", "reason": "多次尾随他人进门", "ends_on": ""})
+    assert denied.status_code == 302
+    with community_scope(cid):
+        entry = DenyEntry.objects.get(person=person)
+        assert decide_online(doors.gate, card="5D5D5D5D").reason == "deny_list"
+    page = manager.get(url).content.decode()
+    assert f'data-deny="{entry.pk}"' in page and "多次尾随他人进门" in page
+    # A steward sees the entry but may not lift it; a made-up id is a 404; nothing changes.
+    steward = client_for(world, "steward")
+    assert steward.post(url, {"action": "lift", "deny_entry": entry.pk}).status_code == 403
+    assert manager.post(url, {"action": "lift", "deny_entry": "99999x"}).status_code == 404
+    with community_scope(cid):
+        entry.refresh_from_db()
+        assert entry.lifted_at is None
+    lifted = manager.post(url, {"action": "lift", "deny_entry": entry.pk})
+    assert lifted.status_code == 302
+    with community_scope(cid):
+        entry.refresh_from_db()
+        assert entry.lifted_at is not None
+        assert decide_online(doors.gate, card="5D5D5D5D").allowed
+    assert f'data-deny="{entry.pk}"' not in manager.get(url).content.decode()
+    assert AuditEntry.objects.filter(action="access.deny.lift", object_id=str(entry.pk)).count() == 1

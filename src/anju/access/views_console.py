@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from anju.access import services
-from anju.access.models import AccessEvent, Controller, Credential, Delivery, Door, VisitorPass
+from anju.access.models import AccessEvent, Controller, Credential, Delivery, DenyEntry, Door, VisitorPass
 from anju.access.passes import verify_at_desk
 from anju.core.errors import DomainError
 from anju.core.models import User
@@ -246,6 +246,11 @@ def person_credentials(request: HttpRequest, community_id: int, person_id: int) 
                 services.end_credential(credential, reason="ended_by_staff", actor=_actor(request))
                 messages.success(request, _("Credential ended."))
                 return redirect("console:access_person", community_id, person.pk)
+            if action == "lift":
+                entry = get_object_or_404(DenyEntry, pk=posted_id(request, "deny_entry"), person=person)
+                services.lift_deny_entry(entry, actor=_actor(request))
+                messages.success(request, _("Taken off the deny list."))
+                return redirect("console:access_person", community_id, person.pk)
             if action == "deny":
                 deny_form = DenyForm(request.POST)
                 if deny_form.is_valid():
@@ -276,8 +281,6 @@ def person_credentials(request: HttpRequest, community_id: int, person_id: int) 
                     return redirect("console:access_person", community_id, person.pk)
         except DomainError as exc:
             add_domain_error(deny_form if action == "deny" else form, exc)
-    from anju.access.models import DenyEntry
-
     return render_console(
         request,
         "access/person.html",
