@@ -239,19 +239,11 @@ class WechatPayProvider:
             raise CallbackRefused("bad_signature")
 
     def parse_callback(self, headers: Mapping[str, str], body: bytes) -> Notification:
-        self.verify_signed(headers, body)
+        envelope, transaction = self._decrypted(headers, body)
         try:
-            envelope = json.loads(body)
-            resource = envelope["resource"]
-        except (ValueError, KeyError, TypeError):
-            raise CallbackRefused("malformed", "no resource") from None
-        if not isinstance(resource, dict):
-            raise CallbackRefused("malformed", "resource is not an object")
-        try:
-            transaction = json.loads(decrypt_resource(self.config.api_v3_key, resource))
             trade_no = str(transaction["out_trade_no"])
-            total = transaction["amount"]["total"]
-        except (ValueError, KeyError, TypeError):
+            total = transaction["amount"]["total"]  # type: ignore[index]
+        except (KeyError, TypeError):
             raise CallbackRefused("malformed", "transaction fields missing") from None
         if not isinstance(total, int) or isinstance(total, bool):
             raise CallbackRefused("malformed", "amount.total is not an integer")
