@@ -15,6 +15,7 @@ from anju.access.events import decide_online
 from anju.access.models import AccessEvent, Credential, DenyEntry, VisitorPass
 from anju.core.models import AuditEntry
 from anju.core.tenancy import community_scope
+from anju.residents import services as residents
 from tests.personas import World
 
 from .conftest import Doors
@@ -310,3 +311,42 @@ def test_the_person_page_denies_and_lifts_and_the_door_follows(world: World, doo
         assert decide_online(doors.gate, card="5D5D5D5D").allowed
     assert f'data-deny="{entry.pk}"' not in manager.get(url).content.decode()
     assert AuditEntry.objects.filter(action="access.deny.lift", object_id=str(entry.pk)).count() == 1
+
+
+def test_the_deny_list_page_shows_who_is_refused_now_and_lifts(world: World, doors: Doors) -> None:
+    cid = world.a.community.pk
+    url = f"/console/c/{cid}/access/deny/"
+    neighbour = residents.create_person(community=world.a.community, name="邻居", actor=None)
+    residents.add_occupancy(
+        home=world.a.homes[1], person=neighbour, role="owner", starts_on=dt.date(2020, 1, 1), actor=None
+    )
+    with community_scope(cid):
+        card = services.issue_credential(
+            community=world.a.community, kind="card", person=neighbour, card_number="6C6C6C6C", actor=None
+        )
+        standing = services.add_deny_entry(
+            community=world.a.community, person=world.a.people[0], reason="尾随", actor=None
+        )
+        on_card = services.add_deny_entry(community=world.a.community, credential=card, reason="挂失", actor=None)
+        lapsed = services.add_deny_entry(
+            community=world.a.community,
+            user=world.user("technician"),
+            reason="已过期",
+            ends_at=timezone.now() + dt.timedelta(hours=1),
+            actor=None,
+        )
+        DenyEntry.objects.filter(pk=lapsed.pk).update(ends_at=timezone.now() - dt.timedelta(minutes=1))
+    manager = client_for(world, "manager_x")
+    page = manager.get(url).content.decode()
+    assert f'data-deny="{standing.pk}"' in page and f'data-deny="{on_card.pk}"' in page and "****6C6C" in page
+    assert f'data-deny="{lapsed.pk}"' not in page
+    # Stewards see it but may not lift; a guard of another company's community is not let in at all.
+    steward = client_for(world, "steward")
+    assert "尾随" in steward.get(url).content.decode() and "移出黑名单" not in steward.get(url).content.decode()
+    assert steward.post(url, {"deny_entry": standing.pk}).status_code == 403
+    assert client_for(world, "manager_y").get(url).status_code == 404
+    assert manager.post(url, {"deny_entry": on_card.pk}).status_code == 302
+    with community_scope(cid):
+        assert decide_online(doors.gate, card="6C6C6C6C").allowed
+        assert DenyEntry.objects.get(pk=standing.pk).lifted_at is None
+    assert f'data-deny="{on_card.pk}"' not in manager.get(url).content.decode()

@@ -11,6 +11,7 @@ console_urlpatterns: list[URLPattern] = [
     path(C, views_console.doors, name="access_doors"),
     path(C + "people/", views_console.people, name="access_people"),
     path(C + "people/<int:person_id>/", views_console.person_credentials, name="access_person"),
+    path(C + "deny/", views_console.deny_list, name="access_deny_list"),
     path(C + "passes/", views_console.passes, name="access_passes"),
     path(C + "log/", views_console.log, name="access_log"),
     path(C + "guard/", views_console.guard_desk, name="access_guard"),

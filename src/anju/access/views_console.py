@@ -247,9 +247,7 @@ def person_credentials(request: HttpRequest, community_id: int, person_id: int) 
                 messages.success(request, _("Credential ended."))
                 return redirect("console:access_person", community_id, person.pk)
             if action == "lift":
-                entry = get_object_or_404(DenyEntry, pk=posted_id(request, "deny_entry"), person=person)
-                services.lift_deny_entry(entry, actor=_actor(request))
-                messages.success(request, _("Taken off the deny list."))
+                _lift_posted_entry(request, DenyEntry.objects.filter(person=person))
                 return redirect("console:access_person", community_id, person.pk)
             if action == "deny":
                 deny_form = DenyForm(request.POST)
@@ -292,6 +290,32 @@ def person_credentials(request: HttpRequest, community_id: int, person_id: int) 
         form=form,
         deny_form=deny_form,
     )
+
+
+def _lift_posted_entry(request: HttpRequest, entries: Any) -> None:
+    """Take the entry named by the form's ``deny_entry`` (one of ``entries``) off the deny list."""
+    entry = get_object_or_404(entries, pk=posted_id(request, "deny_entry"))
+    services.lift_deny_entry(entry, actor=_actor(request))
+    messages.success(request, _("Taken off the deny list."))
+
+
+@community_view(Perm.VIEW_ACCESS)
+def deny_list(request: HttpRequest, community_id: int) -> HttpResponse:
+    """Everyone and everything on the community's deny list now (entries that have neither ended nor
+    been lifted), newest first; managers take entries off it here. Entries are added on a person's
+    page (or through the API), where the reason is written next to who they are."""
+    if request.method == "POST":
+        require_permission(request, Perm.MANAGE_ACCESS, community_id)
+        _lift_posted_entry(request, DenyEntry.objects.all())
+        return redirect("console:access_deny_list", community_id)
+    now = timezone.now()
+    entries = (
+        DenyEntry.objects.filter(lifted_at__isnull=True)
+        .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now))
+        .select_related("person", "user", "credential", "created_by")
+        .order_by("-created_at")
+    )
+    return render_console(request, "access/deny_list.html", community_id, entries=entries)
 
 
 # --- Passes -------------------------------------------------------------------------------------------------
