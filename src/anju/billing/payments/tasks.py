@@ -15,6 +15,10 @@ import logging
 from django.utils import timezone
 
 from anju.billing.payments.models import ONLINE_METHODS, PaymentOrder, Refund
+
+# Imported here, where the app loads its tasks, so that a Celery worker knows the refund
+# submission queued with ``after_commit`` (``refund_payouts.submit_approved_refund``).
+from anju.billing.payments.services.refund_payouts import submit_refund
 from anju.core.periodic import periodic
 from anju.core.tenancy import scopes_disabled
 
@@ -38,8 +42,6 @@ UNSENT_AFTER = dt.timedelta(minutes=5)
 def submit_unsent_refunds() -> int:
     """Approved online refunds still ``approved`` a while after approval: submit them. Only
     ``approved`` ones — a ``submitted`` or ``failed`` refund waits for its notification or finance."""
-    from anju.billing.payments.services.refund_payouts import submit_refund
-
     cutoff = timezone.now() - UNSENT_AFTER
     with scopes_disabled():
         unsent = list(

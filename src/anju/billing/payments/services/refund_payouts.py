@@ -42,6 +42,7 @@ from anju.core import audit
 from anju.core.errors import Conflict, DomainError
 from anju.core.models import User
 from anju.core.notifications import notify
+from anju.core.periodic import after_commit, background
 from anju.core.tenancy import community_scope, scopes_disabled
 
 logger = logging.getLogger(__name__)
@@ -50,18 +51,21 @@ COMPLETABLE = (Refund.Status.APPROVED, Refund.Status.SUBMITTED, Refund.Status.FA
 
 
 def submit_after_commit(refund_id: int, *, actor: User | None) -> None:
-    """Submit the refund to its provider once the approval is committed (never inside it)."""
+    """Submit the refund to its provider once the approval is committed (never inside it): inline
+    right after the commit, or as a Celery task where Celery runs."""
+    after_commit(submit_approved_refund, refund_id, actor.pk if actor is not None else None)
 
-    def run() -> None:
-        try:
-            with scopes_disabled():
-                refund = Refund.objects.select_related("order").get(pk=refund_id)
-            if refund.status == Refund.Status.APPROVED:  # not already sent by someone else
-                submit_refund(refund, actor=actor)
-        except Exception:  # the approval stands; the refund waits in "approved" for a retry
-            logger.exception("submitting refund %s failed", refund_id)
 
-    transaction.on_commit(run)
+@background
+def submit_approved_refund(refund_id: int, actor_id: int | None = None) -> None:
+    try:
+        with scopes_disabled():
+            refund = Refund.objects.select_related("order").get(pk=refund_id)
+        if refund.status == Refund.Status.APPROVED:  # not already sent by someone else
+            actor = User.objects.filter(pk=actor_id).first() if actor_id else None
+            submit_refund(refund, actor=actor)
+    except Exception:  # the approval stands; the refund waits in "approved" for a retry
+        logger.exception("submitting refund %s failed", refund_id)
 
 
 def _claim(refund: Refund, *, actor: User | None) -> None:
