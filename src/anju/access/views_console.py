@@ -14,7 +14,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
@@ -292,7 +292,7 @@ def person_credentials(request: HttpRequest, community_id: int, person_id: int) 
     )
 
 
-def _lift_posted_entry(request: HttpRequest, entries: Any) -> None:
+def _lift_posted_entry(request: HttpRequest, entries: QuerySet[DenyEntry]) -> None:
     """Take the entry named by the form's ``deny_entry`` (one of ``entries``) off the deny list."""
     entry = get_object_or_404(entries, pk=posted_id(request, "deny_entry"))
     services.lift_deny_entry(entry, actor=_actor(request))
